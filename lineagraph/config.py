@@ -1,0 +1,59 @@
+"""Settings, read the way the Neo4j ecosystem already names them.
+
+Connection: ``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``
+(any scheme the driver takes: ``bolt://``, ``neo4j://``, ``neo4j+s://`` ...). When
+``NEO4J_URI`` is not set, lineagraph uses its managed local server.
+
+lineagraph's own: ``LINEAGRAPH_HOME`` (per-user data directory: server state, blobs),
+``LINEAGRAPH_CACHE`` (downloaded Neo4j artifacts), ``LINEAGRAPH_NEO4J_BACKEND``
+(``auto``, ``java`` or ``docker``), ``LINEAGRAPH_NEO4J_HEAP`` and
+``LINEAGRAPH_NEO4J_PAGECACHE`` (memory of the managed server).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+DEFAULT_USERNAME = "neo4j"
+DEFAULT_DATABASE = "neo4j"
+
+
+class ConnectionSettings(BaseModel):
+    """Where Neo4j is and how to log in. The password never appears in ``repr``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uri: str
+    username: str = DEFAULT_USERNAME
+    password: SecretStr
+    database: str = DEFAULT_DATABASE
+
+    def __str__(self) -> str:  # used in messages: never the password
+        return f"{self.uri} as {self.username!r} (database {self.database!r})"
+
+
+def home_dir() -> Path:
+    """The per-user data directory (``LINEAGRAPH_HOME``)."""
+    env = os.environ.get("LINEAGRAPH_HOME")
+    return Path(env).expanduser() if env else Path(platformdirs.user_data_dir("lineagraph"))
+
+
+def cache_dir() -> Path:
+    """Where downloaded Neo4j artifacts are kept (``LINEAGRAPH_CACHE``)."""
+    env = os.environ.get("LINEAGRAPH_CACHE")
+    return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("lineagraph"))
+
+
+def env_connection_overrides() -> dict[str, str]:
+    """The ``NEO4J_*`` variables that are set, keyed by setting name."""
+    names = {
+        "uri": "NEO4J_URI",
+        "username": "NEO4J_USERNAME",
+        "password": "NEO4J_PASSWORD",
+        "database": "NEO4J_DATABASE",
+    }
+    return {key: os.environ[var] for key, var in names.items() if os.environ.get(var)}

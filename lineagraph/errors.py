@@ -1,0 +1,75 @@
+"""Every error lineagraph raises on purpose.
+
+    LineagraphError                    root: catch this to catch them all
+    ├── ConfigurationError             a setting or argument is missing or malformed
+    ├── ServerError                    the managed local Neo4j could not be started or stopped
+    │   └── ServerPrerequisiteError    neither Docker nor a usable Java is available
+    ├── StoreUnavailableError          Neo4j cannot be reached, or refuses our credentials
+    ├── QueryFileError                 a .cypher file is malformed (names file and line)
+    ├── NotFoundError                  an artifact, node, session or value does not exist
+    ├── DuplicateError                 an artifact name and version already exists
+    ├── CorruptBlobError               a stored blob is missing or its hash does not match
+    └── ImportError_                   a LineaPy database cannot be imported
+
+Driver errors are re-raised as one of these with ``raise ... from err`` so that callers
+see one family, and the message names what was involved. Messages never include
+credentials.
+"""
+
+from __future__ import annotations
+
+
+class LineagraphError(Exception):
+    """Root of every lineagraph error."""
+
+    exit_code = 1
+
+
+class ConfigurationError(LineagraphError):
+    """A setting or argument is missing or malformed."""
+
+    exit_code = 2
+
+
+class ServerError(LineagraphError):
+    """The managed local Neo4j server could not be started, stopped or inspected."""
+
+    exit_code = 3
+
+
+class ServerPrerequisiteError(ServerError):
+    """Neither a Docker engine nor a usable Java runtime is available."""
+
+
+class StoreUnavailableError(LineagraphError):
+    """Neo4j cannot be reached, or it refused our credentials."""
+
+    exit_code = 3
+
+
+class QueryFileError(LineagraphError):
+    """A .cypher query file is malformed; the message names the file and line."""
+
+
+class NotFoundError(LineagraphError):
+    """An artifact, node, session or value does not exist."""
+
+    exit_code = 4
+
+
+class DuplicateError(LineagraphError):
+    """An artifact with this name and version already exists."""
+
+    exit_code = 5
+
+
+class CorruptBlobError(LineagraphError):
+    """A stored blob is missing, or its content does not match its recorded hash."""
+
+    exit_code = 6
+
+
+class ImportError_(LineagraphError):  # noqa: N801 - avoid shadowing the builtin
+    """A LineaPy database cannot be imported."""
+
+    exit_code = 7

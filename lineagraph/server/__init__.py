@@ -1,0 +1,285 @@
+"""The managed local Neo4j: lineagraph's embedded default when ``NEO4J_URI`` is unset.
+
+``ManagedServer(home).start()`` brings up Neo4j 5.26 Community on 127.0.0.1 with auth
+on, using Docker where an engine answers and Java elsewhere; ``status()`` and ``stop()``
+do what they say. State (data, logs, config, password) lives in ``<home>/neo4j``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from pydantic import BaseModel, SecretStr
+
+from .. import config
+from ..config import ConnectionSettings
+from ..errors import ServerError, ServerPrerequisiteError
+from .docker import DockerBackend, docker_answers
+from .java import JavaBackend, find_java
+from .ports import choose_ports, port_answers
+from .state import ServerState, StateDir
+
+DEFAULT_BOLT_PORT = 7687
+DEFAULT_HTTP_PORT = 7474
+DEFAULT_HEAP = "512m"
+DEFAULT_PAGECACHE = "512m"
+START_TIMEOUT = 180.0
+
+
+class ServerStatus(BaseModel):
+    """What ``lineagraph neo4j status`` reports; enough for a script to connect."""
+
+    running: bool
+    backend: str | None = None
+    version: str | None = None
+    bolt_uri: str | None = None
+    http_uri: str | None = None
+    browser_url: str | None = None
+    pid: int | None = None
+    container: str | None = None
+    user: str = config.DEFAULT_USERNAME
+    password_file: str
+    data_dir: str
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ServerError(f"{name} must be a port number, not {value!r}") from None
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class ManagedServer:
+    """A Neo4j server whose state lives under ``<home>/neo4j``."""
+
+    def __init__(
+        self,
+        home: Path | None = None,
+        cache: Path | None = None,
+        backend: str | None = None,
+        heap: str | None = None,
+        pagecache: str | None = None,
+        bolt_port: int | None = None,
+        http_port: int | None = None,
+        notify: Callable[[str], None] = _stderr,
+    ):
+        self.home = Path(home) if home else config.home_dir()
+        self.state = StateDir(self.home / "neo4j")
+        self.cache = Path(cache) if cache else config.cache_dir()
+        self.backend_choice = (backend or os.environ.get("LINEAGRAPH_NEO4J_BACKEND") or "auto")
+        if self.backend_choice not in ("auto", "java", "docker"):
+            raise ServerError(
+                f"unknown backend {self.backend_choice!r}: use auto, java or docker"
+            )
+        self.heap = heap or os.environ.get("LINEAGRAPH_NEO4J_HEAP") or DEFAULT_HEAP
+        self.pagecache = (
+            pagecache or os.environ.get("LINEAGRAPH_NEO4J_PAGECACHE") or DEFAULT_PAGECACHE
+        )
+        self.bolt_port = bolt_port or _env_int("LINEAGRAPH_BOLT_PORT")
+        self.http_port = http_port or _env_int("LINEAGRAPH_HTTP_PORT")
+        self.notify = notify
+
+    # -- backends -------------------------------------------------------------------
+    def _java(self) -> JavaBackend:
+        return JavaBackend(self.state, self.cache, self.heap, self.pagecache, self.notify)
+
+    def _docker(self) -> DockerBackend:
+        return DockerBackend(self.state, self.heap, self.pagecache, self.notify)
+
+    def _pick_backend(self):
+        previous = self.state.read_state()
+        if self.backend_choice == "java":
+            return self._java()
+        if self.backend_choice == "docker":
+            return self._docker()
+        if previous and previous.backend == "docker" and docker_answers():
+            return self._docker()
+        if previous and previous.backend == "java":
+            return self._java()
+        if docker_answers():
+            return self._docker()
+        try:
+            find_java()
+        except ServerPrerequisiteError as err:
+            raise ServerPrerequisiteError(
+                "cannot start a local Neo4j: no Docker engine answers and "
+                f"{err}"
+            ) from None
+        return self._java()
+
+    # -- status -----------------------------------------------------------------------
+    def _live_pid(self) -> int | None:
+        """The pid of our running Java server; a stale pid file is removed."""
+        pid = self.state.read_pid()
+        if pid is None:
+            return None
+        if self._java().owns(pid):
+            return pid
+        self.state.clear_pid()
+        return None
+
+    def status(self) -> ServerStatus:
+        saved = self.state.read_state()
+        base = dict(password_file=str(self.state.password_file), data_dir=str(self.state.root))
+        if saved is None:
+            return ServerStatus(running=False, **base)
+        pid = container = None
+        if saved.backend == "java":
+            pid = self._live_pid()
+            running = pid is not None
+        else:
+            docker = self._docker()
+            running = docker_answers() and docker.running()
+            container = docker.container_id() if running else None
+        version = saved.version
+        if running:
+            version = self._http_version(saved.http_port) or version
+        return ServerStatus(
+            running=running,
+            backend=saved.backend,
+            version=version,
+            bolt_uri=f"bolt://127.0.0.1:{saved.bolt_port}",
+            http_uri=f"http://127.0.0.1:{saved.http_port}",
+            browser_url=f"http://127.0.0.1:{saved.http_port}/browser/",
+            pid=pid,
+            container=container,
+            **base,
+        )
+
+    @staticmethod
+    def _http_version(http_port: int) -> str | None:
+        """Neo4j's discovery document (no auth needed) names the version."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/", timeout=2) as resp:
+                return json.load(resp).get("neo4j_version")
+        except (OSError, ValueError):
+            return None
+
+    def connection_settings(self) -> ConnectionSettings:
+        saved = self.state.read_state()
+        password = self.state.password()
+        if saved is None or password is None:
+            raise ServerError(f"the local Neo4j in {self.state.root} was never started")
+        return ConnectionSettings(
+            uri=f"bolt://127.0.0.1:{saved.bolt_port}",
+            username=config.DEFAULT_USERNAME,
+            password=SecretStr(password),
+            database=config.DEFAULT_DATABASE,
+        )
+
+    # -- start / stop ---------------------------------------------------------------------
+    def start(self, timeout: float = START_TIMEOUT) -> ServerStatus:
+        """Start the server unless it runs already; return its status once it answers."""
+        current = self.status()
+        if current.running:
+            self._wait_ready(timeout)
+            return self.status()
+        backend = self._pick_backend()
+        self.state.create()
+        self.state.password(create=True)
+        backend.install()
+        previous = self.state.read_state()
+        preferred = [
+            self.bolt_port or (previous.bolt_port if previous else DEFAULT_BOLT_PORT),
+            self.http_port or (previous.http_port if previous else DEFAULT_HTTP_PORT),
+        ]
+        bolt_port, http_port = choose_ports(preferred)
+        if [bolt_port, http_port] != preferred:
+            self.notify(
+                f"Port {preferred[0]} or {preferred[1]} is taken; using Bolt {bolt_port} "
+                f"and HTTP {http_port}."
+            )
+        self.state.write_state(
+            ServerState(backend=backend.name, version=backend.version,
+                        bolt_port=bolt_port, http_port=http_port)
+        )
+        self.notify(
+            f"Starting the local Neo4j {backend.version} ({backend.name} backend) "
+            f"in {self.state.root} ..."
+        )
+        started = time.monotonic()
+        if isinstance(backend, JavaBackend):
+            backend.write_config(bolt_port, http_port)
+            pid = backend.launch()
+            self.state.write_pid(pid)
+        else:
+            backend.launch_container(bolt_port, http_port)
+            pid = None
+        try:
+            self._wait_ready(timeout, backend=backend, pid=pid)
+        except ServerError:
+            if pid is not None and not backend.exited(pid):
+                backend.terminate(pid, timeout=30)
+            self.state.clear_pid()
+            raise
+        status = self.status()
+        self.notify(
+            f"Neo4j {status.version} is up at {status.bolt_uri} "
+            f"(Browser: {status.browser_url}) after {time.monotonic() - started:.1f} s."
+        )
+        return status
+
+    def _wait_ready(self, timeout: float, backend=None, pid: int | None = None) -> None:
+        from ..connection import StoreUnavailableError, check_connection
+
+        deadline = time.monotonic() + timeout
+        settings = self.connection_settings()
+        port = int(settings.uri.rsplit(":", 1)[1])
+        last_error = "no answer yet"
+        while time.monotonic() < deadline:
+            if pid is not None and backend is not None and backend.exited(pid):
+                raise ServerError(
+                    f"Neo4j exited during start-up; its logs say:\n{backend.log_tail()}"
+                )
+            if port_answers(port):
+                try:
+                    check_connection(settings)
+                    return
+                except StoreUnavailableError as err:
+                    last_error = str(err)
+            time.sleep(0.5)
+        tail = backend.log_tail() if backend is not None else ""
+        raise ServerError(
+            f"Neo4j did not answer on {settings.uri} within {timeout:.0f} s "
+            f"({last_error}).\n{tail}"
+        )
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Stop cleanly, keeping the data. False when it was not running."""
+        saved = self.state.read_state()
+        if saved is None:
+            return False
+        if saved.backend == "java":
+            pid = self._live_pid()
+            if pid is None:
+                return False
+            self._java().terminate(pid, timeout)
+            self.state.clear_pid()
+            return True
+        docker = self._docker()
+        if not (docker_answers() and docker.running()):
+            return False
+        docker.stop_container()
+        return True
+
+
+def ensure_local_server(notify: Callable[[str], None] = _stderr) -> ConnectionSettings:
+    """Start the managed server if needed (with a visible message) and return its settings."""
+    server = ManagedServer(notify=notify)
+    if not server.status().running:
+        notify("NEO4J_URI is not set: using lineagraph's local Neo4j.")
+        server.start()
+    return server.connection_settings()

@@ -1,0 +1,118 @@
+"""A real Neo4j for the whole test session, and an empty graph for every test.
+
+Which server: ``NEO4J_URI`` (with ``NEO4J_USERNAME`` / ``NEO4J_PASSWORD``) if set;
+else testcontainers' Neo4j container pinned to ``neo4j:5.26-community`` if a Docker
+engine answers; else lineagraph's managed local server, in a private directory of this
+run (the downloaded Neo4j is cached between runs). The run prints which one it used.
+
+With ``LINEAGRAPH_REQUIRE_NEO4J=1`` (set by ``.ci/run``) a server that cannot be had
+fails the run; without it, the tests that need Neo4j are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+
+import neo4j
+import pytest
+from pydantic import SecretStr
+
+from lineagraph.config import ConnectionSettings
+from lineagraph.connection import check_connection, open_driver
+from lineagraph.queries import queries
+
+REQUIRE = os.environ.get("LINEAGRAPH_REQUIRE_NEO4J") == "1"
+IMAGE = "neo4j:5.26-community"
+
+
+def _announce(config, message: str) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"[lineagraph tests] {message}")
+    else:
+        reporter.write_line(f"[lineagraph tests] {message}")
+
+
+def _from_env() -> ConnectionSettings:
+    return ConnectionSettings(
+        uri=os.environ["NEO4J_URI"],
+        username=os.environ.get("NEO4J_USERNAME", "neo4j"),
+        password=SecretStr(os.environ.get("NEO4J_PASSWORD", "")),
+        database=os.environ.get("NEO4J_DATABASE", "neo4j"),
+    )
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(request, tmp_path_factory):
+    """(settings, description) of the session's real Neo4j server."""
+    from lineagraph.server import ManagedServer
+    from lineagraph.server.docker import docker_answers
+
+    cleanup = None
+    try:
+        if os.environ.get("NEO4J_URI"):
+            settings, what = _from_env(), f"NEO4J_URI={os.environ['NEO4J_URI']}"
+            check_connection(settings)
+        elif docker_answers():
+            from testcontainers.neo4j import Neo4jContainer
+
+            password = "".join(secrets.choice(string.ascii_letters) for _ in range(20))
+            container = Neo4jContainer(image=IMAGE, password=password).start()
+            cleanup = container.stop
+            settings = ConnectionSettings(
+                uri=container.get_connection_url(), password=SecretStr(password)
+            )
+            what = f"testcontainers {IMAGE} at {settings.uri}"
+        else:
+            home = tmp_path_factory.mktemp("managed-neo4j")
+            server = ManagedServer(home=home, notify=lambda m: _announce(request.config, m))
+            server.start()
+            cleanup = server.stop
+            settings = server.connection_settings()
+            what = f"managed local server (java backend) at {settings.uri}, home {home}"
+    except Exception as err:  # any failure to get a server is reported the same way
+        message = f"no Neo4j server for the tests: {type(err).__name__}: {err}"
+        if REQUIRE:
+            pytest.fail(message + " (LINEAGRAPH_REQUIRE_NEO4J=1: failing, not skipping)",
+                        pytrace=False)
+        pytest.skip(message)
+    _announce(request.config, f"using {what}")
+    yield settings, what
+    if cleanup is not None:
+        cleanup()
+
+
+@pytest.fixture(scope="session")
+def neo4j_settings(neo4j_server) -> ConnectionSettings:
+    return neo4j_server[0]
+
+
+@pytest.fixture(scope="session")
+def driver(neo4j_settings):
+    drv = open_driver(neo4j_settings)
+    yield drv
+    drv.close()
+
+
+def wipe(drv: neo4j.Driver, database: str) -> None:
+    """Remove every node, relationship, constraint and index: an empty graph."""
+    q = queries()
+    with drv.session(database=database) as session:
+        session.run(q["admin.wipe_data"].text).consume()
+        for row in session.run(q["admin.constraint_names"].text).data():
+            session.run(q["admin.drop_constraint"].text, name=row["name"]).consume()
+        for row in session.run(q["admin.index_names"].text).data():
+            session.run(q["admin.drop_index"].text, name=row["name"]).consume()
+
+
+@pytest.fixture
+def empty_db(driver, neo4j_settings):
+    """The session's driver, on a graph emptied before the test."""
+    wipe(driver, neo4j_settings.database)
+    return driver

@@ -1,0 +1,40 @@
+"""The test fixtures themselves: a missing server fails a CI run instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from lineagraph.server.ports import free_port
+
+HERE = Path(__file__).parent
+
+
+def run_inner_pytest(tmp_path, require: bool):
+    shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "test_inner.py").write_text("def test_needs_neo4j(driver):\n    pass\n")
+    env = dict(os.environ, NEO4J_URI=f"bolt://127.0.0.1:{free_port()}",
+               NEO4J_PASSWORD="irrelevant-123")
+    env.pop("LINEAGRAPH_REQUIRE_NEO4J", None)
+    if require:
+        env["LINEAGRAPH_REQUIRE_NEO4J"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+
+
+def test_with_require_set_an_unreachable_server_fails_the_run(tmp_path):
+    done = run_inner_pytest(tmp_path, require=True)
+    assert done.returncode != 0
+    assert "failing, not skipping" in done.stdout
+    assert "1 error" in done.stdout and "skipped" not in done.stdout
+
+
+def test_without_require_an_unreachable_server_skips(tmp_path):
+    done = run_inner_pytest(tmp_path, require=False)
+    assert done.returncode == 0
+    assert "1 skipped" in done.stdout

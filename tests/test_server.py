@@ -1,0 +1,143 @@
+"""The managed local Neo4j: real servers started and stopped by these tests.
+
+Each test that starts a server uses its own home directory; the downloaded Neo4j is
+shared through the cache, so only the first start of a machine downloads anything.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from lineagraph.connection import check_connection, open_driver, server_info
+from lineagraph.errors import ServerPrerequisiteError
+from lineagraph.server import ManagedServer
+from lineagraph.server import java as java_backend
+from lineagraph.server.docker import docker_answers
+
+needs_java_backend = pytest.mark.skipif(
+    docker_answers(), reason="a Docker engine answers: the managed server would use it"
+)
+pytestmark = [pytest.mark.server]
+
+
+def test_the_session_server_is_neo4j_5_26_community(driver, neo4j_settings):
+    facts = server_info(driver, neo4j_settings)
+    assert facts["version"].startswith("5.26.")
+    assert facts["edition"] == "community"
+
+
+@needs_java_backend
+def test_start_status_stop_round_trip_keeps_data_across_a_restart(tmp_path):
+    messages: list[str] = []
+    server = ManagedServer(home=tmp_path, notify=messages.append)
+    assert server.status().running is False
+
+    first = server.start()
+    assert first.running and first.backend == "java" and first.pid
+    assert first.version.startswith("5.26.")
+    assert any("Starting the local Neo4j" in m for m in messages)
+    settings = server.connection_settings()
+    drv = open_driver(settings)
+    try:
+        facts = server_info(drv, settings)
+        assert (facts["version"][:5], facts["edition"]) == ("5.26.", "community")
+        drv.execute_query("CREATE (:Survivor {name: $name})", name="kept")
+    finally:
+        drv.close()
+
+    again = server.start()  # starting twice is harmless
+    assert again.pid == first.pid
+
+    assert server.stop() is True
+    stopped = server.status()
+    assert stopped.running is False and stopped.pid is None
+    assert server.stop() is False
+    assert (tmp_path / "neo4j" / "data" / "databases" / "neo4j").is_dir()
+
+    second = server.start()
+    assert second.running and second.pid != first.pid
+    drv = open_driver(server.connection_settings())
+    try:
+        records, _, _ = drv.execute_query("MATCH (s:Survivor) RETURN s.name AS name")
+        assert [r["name"] for r in records] == ["kept"]
+    finally:
+        drv.close()
+        server.stop()
+
+
+@needs_java_backend
+def test_a_taken_port_is_avoided_and_a_stale_pid_file_is_ignored(tmp_path):
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+    server = ManagedServer(home=tmp_path, bolt_port=taken, notify=lambda m: None)
+    # a pid file left by a crash, naming a process that no longer exists
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    server.state.create()
+    server.state.write_pid(dead.pid)
+    try:
+        assert server.status().running is False
+        status = server.start()
+        assert status.bolt_uri != f"bolt://127.0.0.1:{taken}"
+        check_connection(server.connection_settings())
+    finally:
+        squatter.close()
+        server.stop()
+
+
+@needs_java_backend
+def test_server_state_is_private_and_listens_on_loopback_only(tmp_path):
+    server = ManagedServer(home=tmp_path, notify=lambda m: None)
+    status = server.start()
+    try:
+        password_file = tmp_path / "neo4j" / "password"
+        assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE((tmp_path / "neo4j").stat().st_mode) == 0o700
+        password = password_file.read_text().strip()
+        assert len(password) >= 12
+        conf = (tmp_path / "neo4j" / "conf" / "neo4j.conf").read_text()
+        assert "dbms.security.auth_enabled=true" in conf
+        assert password not in conf
+        cmdline = open(f"/proc/{status.pid}/cmdline", "rb").read().decode()
+        assert password not in cmdline
+        bolt_port = int(status.bolt_uri.rsplit(":", 1)[1])
+        listening = _listening_addresses(bolt_port)
+        loopback = {"0100007F", "0000000000000000FFFF00000100007F"}  # 127.0.0.1, ::ffff:127.0.0.1
+        assert listening and listening <= loopback, listening
+    finally:
+        server.stop()
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local IPv4/IPv6 addresses in LISTEN state on ``port``, from /proc/net."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        for line in open(table).read().splitlines()[1:]:
+            fields = line.split()
+            addr, hex_port = fields[1].split(":")
+            if int(hex_port, 16) == port and fields[3] == "0A":
+                found.add(addr)
+    return found
+
+
+def test_without_docker_or_java_the_error_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.delenv("LINEAGRAPH_JAVA", raising=False)
+    monkeypatch.setattr(java_backend, "JVM_ROOTS", [str(tmp_path / "no-jvm")])
+    server = ManagedServer(home=tmp_path, notify=lambda m: None)
+    with pytest.raises(ServerPrerequisiteError) as caught:
+        server.start()
+    message = str(caught.value)
+    assert "no Docker engine answers" in message
+    assert "Java 17" in message and "NEO4J_URI" in message
