@@ -61,6 +61,9 @@ def open_driver(settings: ConnectionSettings) -> neo4j.Driver:
             settings.uri,
             auth=(settings.username, settings.password.get_secret_value()),
             connection_timeout=10.0,
+            # Planner hints ("label does not exist yet") are noise for a store that
+            # creates its labels on first write; errors still raise.
+            notifications_min_severity="OFF",
         )
     except (neo4j_errors.ConfigurationError, ValueError) as err:
         raise ConfigurationError(f"cannot use NEO4J_URI {settings.uri!r}: {err}") from None

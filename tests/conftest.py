@@ -116,3 +116,13 @@ def empty_db(driver, neo4j_settings):
     """The session's driver, on a graph emptied before the test."""
     wipe(driver, neo4j_settings.database)
     return driver
+
+
+@pytest.fixture
+def store(empty_db, neo4j_settings, tmp_path):
+    """A GraphLineaDB on an empty graph with the schema applied, blobs in tmp_path."""
+    from lineagraph import GraphLineaDB
+
+    db = GraphLineaDB(empty_db, database=neo4j_settings.database, blobs=tmp_path / "blobs")
+    db.ensure_schema()
+    return db

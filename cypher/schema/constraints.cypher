@@ -1,0 +1,62 @@
+// Uniqueness constraints and indexes of a lineagraph store, version 1.
+// Applied in file order by `ensure_schema()` / `lineagraph init`; every statement is
+// IF NOT EXISTS, so applying them again changes nothing.
+
+// name: node_id_unique
+// Every lineage node (:Node) has a unique LineaPy id.
+CREATE CONSTRAINT lineagraph_node_id IF NOT EXISTS
+FOR (n:Node) REQUIRE n.id IS UNIQUE;
+
+// name: session_id_unique
+CREATE CONSTRAINT lineagraph_session_id IF NOT EXISTS
+FOR (s:Session) REQUIRE s.id IS UNIQUE;
+
+// name: execution_id_unique
+CREATE CONSTRAINT lineagraph_execution_id IF NOT EXISTS
+FOR (e:Execution) REQUIRE e.id IS UNIQUE;
+
+// name: source_code_id_unique
+CREATE CONSTRAINT lineagraph_source_code_id IF NOT EXISTS
+FOR (c:SourceCode) REQUIRE c.id IS UNIQUE;
+
+// name: artifact_name_version_unique
+// One artifact per name and version (LineaPy's _unique_artifact_name_and_version).
+CREATE CONSTRAINT lineagraph_artifact_name_version IF NOT EXISTS
+FOR (a:Artifact) REQUIRE (a.name, a.version) IS UNIQUE;
+
+// name: node_value_unique
+// One value per node and execution (LineaPy's node_value primary key).
+CREATE CONSTRAINT lineagraph_node_value IF NOT EXISTS
+FOR (v:NodeValue) REQUIRE (v.node_id, v.execution_id) IS UNIQUE;
+
+// name: schema_version_unique
+CREATE CONSTRAINT lineagraph_schema_version IF NOT EXISTS
+FOR (m:LineagraphSchema) REQUIRE m.name IS UNIQUE;
+
+// name: node_session_index
+// Nodes of a session are found by session_id without walking :IN_SESSION.
+CREATE INDEX lineagraph_node_session IF NOT EXISTS
+FOR (n:Node) ON (n.session_id);
+
+// name: import_name_index
+// Sessions and artifacts that use a library are found by the import's name.
+CREATE INDEX lineagraph_import_name IF NOT EXISTS
+FOR (n:ImportNode) ON (n.name);
+
+// name: artifact_name_index
+CREATE INDEX lineagraph_artifact_name IF NOT EXISTS
+FOR (a:Artifact) ON (a.name);
+
+// name: artifact_node_index
+// Artifacts of a node and execution (number_of_artifacts_per_node, deletes).
+CREATE INDEX lineagraph_artifact_node IF NOT EXISTS
+FOR (a:Artifact) ON (a.node_id, a.execution_id);
+
+// name: node_value_blob_index
+// Blob garbage collection asks whether any value still points at a blob.
+CREATE INDEX lineagraph_node_value_blob IF NOT EXISTS
+FOR (v:NodeValue) ON (v.value);
+
+// name: source_code_cell_index
+CREATE INDEX lineagraph_source_code_cell IF NOT EXISTS
+FOR (c:SourceCode) ON (c.jupyter_session_id);

@@ -1,0 +1,128 @@
+// Reads of GraphLineaDB. Queries returning nodes give, per node: `node` (its
+// properties), `deps` (its dependency edges: type, props, dst id) and `location`
+// (position properties and source code id, or null); lineagraph.mapping builds the
+// models from exactly these three columns.
+
+// name: node_by_id
+// Parameters: $id, $dependency_types. Returns: node, deps, location.
+MATCH (n:Node {id: $id})
+RETURN properties(n) AS node,
+       [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
+        | {type: type(r), props: properties(r), dst: m.id}] AS deps,
+       head([(n)-[l:LOCATED_IN]->(c:SourceCode)
+        | {position: properties(l), code_id: c.id}]) AS location;
+
+// name: nodes_for_session
+// Every node of a session. Parameters: $session_id, $dependency_types.
+// Returns: node, deps, location.
+MATCH (n:Node {session_id: $session_id})
+RETURN properties(n) AS node,
+       [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
+        | {type: type(r), props: properties(r), dst: m.id}] AS deps,
+       head([(n)-[l:LOCATED_IN]->(c:SourceCode)
+        | {position: properties(l), code_id: c.id}]) AS location;
+
+// name: libraries_for_session
+// One import per distinct (package, version) of a session, the first by id.
+// Parameters: $session_id, $dependency_types. Returns: node, deps, location.
+MATCH (i:ImportNode {session_id: $session_id})
+WITH coalesce(i.package_name, i.name) AS package, i.version AS version, i
+ORDER BY i.id
+WITH package, version, collect(i)[0] AS n
+RETURN properties(n) AS node,
+       [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
+        | {type: type(r), props: properties(r), dst: m.id}] AS deps,
+       head([(n)-[l:LOCATED_IN]->(c:SourceCode)
+        | {position: properties(l), code_id: c.id}]) AS location
+ORDER BY package, version;
+
+// name: source_codes_by_ids
+// Parameters: $ids. Returns: code (properties of each :SourceCode).
+MATCH (c:SourceCode) WHERE c.id IN $ids
+RETURN properties(c) AS code;
+
+// name: session_context
+// Parameters: $id. Returns: session.
+MATCH (s:Session {id: $id})
+RETURN properties(s) AS session;
+
+// name: cells_for_session
+// Cells of a Jupyter session in execution order. Parameters: $session_id. Returns: code.
+MATCH (c:SourceCode {jupyter_session_id: $session_id})
+RETURN properties(c) AS code
+ORDER BY c.jupyter_execution_count;
+
+// name: script_code_for_session
+// The script a session ran (the source code its nodes are located in).
+// Parameters: $session_id. Returns: code.
+MATCH (n:Node {session_id: $session_id})-[:LOCATED_IN]->(c:SourceCode)
+RETURN c.code AS code
+LIMIT 1;
+
+// name: variables_for_session
+// (node id, variable name) pairs of a session. Parameters: $session_id.
+// Returns: node_id, name.
+MATCH (n:Node {session_id: $session_id})
+WHERE n.variables IS NOT NULL
+UNWIND n.variables AS name
+RETURN n.id AS node_id, name
+ORDER BY node_id, name;
+
+// name: variables_by_node
+// Parameters: $id. Returns: names.
+MATCH (n:Node {id: $id})
+RETURN coalesce(n.variables, []) AS names;
+
+// name: artifact_by_name
+// The artifact of that name and version, or its latest version when $version is null.
+// Parameters: $name, $version. Returns: artifact.
+MATCH (a:Artifact {name: $name})
+WHERE $version IS NULL OR a.version = $version
+RETURN properties(a) AS artifact
+ORDER BY a.version DESC
+LIMIT 1;
+
+// name: all_artifacts
+// Returns: artifact.
+MATCH (a:Artifact)
+RETURN properties(a) AS artifact
+ORDER BY a.name, a.version;
+
+// name: artifacts_for_session
+// Parameters: $session_id. Returns: artifact.
+MATCH (a:Artifact)-[:OF_NODE]->(:Node {session_id: $session_id})
+RETURN properties(a) AS artifact
+ORDER BY a.name, a.version;
+
+// name: latest_artifact_version
+// Parameters: $name. Returns: version (null when there is none).
+MATCH (a:Artifact {name: $name})
+RETURN max(a.version) AS version;
+
+// name: artifact_exists
+// Parameters: $node_id, $execution_id, $name, $version. Returns: found.
+RETURN EXISTS {
+  MATCH (a:Artifact {name: $name, version: $version})
+  WHERE a.node_id = $node_id AND a.execution_id = $execution_id
+} AS found;
+
+// name: artifacts_per_node
+// Parameters: $node_id, $execution_id. Returns: n.
+MATCH (a:Artifact {node_id: $node_id, execution_id: $execution_id})
+RETURN count(a) AS n;
+
+// name: node_value
+// Parameters: $node_id, $execution_id. Returns: value.
+MATCH (v:NodeValue {node_id: $node_id, execution_id: $execution_id})
+RETURN properties(v) AS value;
+
+// name: blob_reference_counts
+// How many values point at each blob key. Parameters: $keys. Returns: key, refs.
+UNWIND $keys AS key
+OPTIONAL MATCH (v:NodeValue {value: key})
+RETURN key, count(v) AS refs;
+
+// name: all_blob_keys
+// Every blob key a value points at. Returns: key.
+MATCH (v:NodeValue)
+RETURN DISTINCT v.value AS key;

@@ -1,0 +1,135 @@
+// Writes of one unit of work. GraphLineaDB.commit() runs them, in this order, inside a
+// single managed transaction, each batched with UNWIND over $rows. Labels and
+// relationship types in $rows come from lineagraph.mapping's fixed tables.
+
+// name: missing_node_ids
+// Which of $ids are not stored :Node ids. Parameters: $ids. Returns: id.
+UNWIND $ids AS id
+OPTIONAL MATCH (n:Node {id: id})
+WITH id, n WHERE n IS NULL
+RETURN id;
+
+// name: missing_session_ids
+// Which of $ids are not stored :Session ids. Parameters: $ids. Returns: id.
+UNWIND $ids AS id
+OPTIONAL MATCH (s:Session {id: id})
+WITH id, s WHERE s IS NULL
+RETURN id;
+
+// name: missing_execution_ids
+// Which of $ids are not stored :Execution ids. Parameters: $ids. Returns: id.
+UNWIND $ids AS id
+OPTIONAL MATCH (e:Execution {id: id})
+WITH id, e WHERE e IS NULL
+RETURN id;
+
+// name: existing_artifacts
+// Which (name, version) pairs of $rows already exist. Parameters: $rows [{name, version}].
+// Returns: name, version.
+UNWIND $rows AS row
+MATCH (a:Artifact {name: row.name, version: row.version})
+RETURN a.name AS name, a.version AS version;
+
+// name: write_executions
+// Parameters: $rows [{id, props}]. Returns: written.
+UNWIND $rows AS row
+MERGE (e:Execution {id: row.id})
+SET e += row.props
+RETURN count(e) AS written;
+
+// name: write_sessions
+// Sessions, linked to their execution and to Jupyter cells already stored.
+// Parameters: $rows [{id, execution_id, props}]. Returns: written.
+UNWIND $rows AS row
+MERGE (s:Session {id: row.id})
+SET s += row.props
+WITH s, row
+MATCH (e:Execution {id: row.execution_id})
+MERGE (s)-[:IN_EXECUTION]->(e)
+WITH s
+CALL (s) {
+  MATCH (c:SourceCode {jupyter_session_id: s.id})
+  MERGE (c)-[:CELL_OF]->(s)
+}
+RETURN count(s) AS written;
+
+// name: write_source_code
+// Source code (a script file or a Jupyter cell, linked to its session when stored).
+// Parameters: $rows [{id, props}]. Returns: written.
+UNWIND $rows AS row
+MERGE (c:SourceCode {id: row.id})
+SET c += row.props
+WITH c
+CALL (c) {
+  MATCH (s:Session {id: c.jupyter_session_id})
+  MERGE (c)-[:CELL_OF]->(s)
+}
+RETURN count(c) AS written;
+
+// name: write_nodes
+// Nodes with their type label, session and source location. A node written again
+// loses its old dependency edges, which write_edges then recreates.
+// Parameters: $rows [{id, session_id, label, props, location}], $dependency_types.
+// Returns: written.
+UNWIND $rows AS row
+MERGE (n:Node {id: row.id})
+SET n += row.props
+SET n:$(row.label)
+WITH n, row
+CALL (n) {
+  MATCH (n)-[old]->()
+  WHERE type(old) IN $dependency_types OR type(old) IN ['LOCATED_IN', 'IN_SESSION']
+  DELETE old
+}
+WITH n, row
+MATCH (s:Session {id: row.session_id})
+CREATE (n)-[:IN_SESSION]->(s)
+WITH n, row
+CALL (n, row) {
+  WITH n, row WHERE row.location IS NOT NULL
+  MATCH (c:SourceCode {id: row.location.source_code_id})
+  CREATE (n)-[l:LOCATED_IN]->(c)
+  SET l = row.location.position
+}
+RETURN count(n) AS written;
+
+// name: write_edges
+// Dependency relationships, from the dependent node to the node it depends on.
+// Parameters: $rows [{src, dst, type, props}]. Returns: written.
+UNWIND $rows AS row
+MATCH (a:Node {id: row.src})
+MATCH (b:Node {id: row.dst})
+CREATE (a)-[r:$(row.type)]->(b)
+SET r = row.props
+RETURN count(r) AS written;
+
+// name: write_variables
+// Names a node's value was assigned to (LineaPy's assigned_variable_node).
+// Parameters: $rows [{id, names}]. Returns: written.
+UNWIND $rows AS row
+MATCH (n:Node {id: row.id})
+SET n.variables = [v IN coalesce(n.variables, []) WHERE NOT v IN row.names] + row.names
+RETURN count(n) AS written;
+
+// name: write_node_values
+// A node's value in one execution: a pointer to a blob, with its size and hash.
+// Parameters: $rows [{node_id, execution_id, props}]. Returns: written.
+UNWIND $rows AS row
+MATCH (n:Node {id: row.node_id})
+MATCH (e:Execution {id: row.execution_id})
+MERGE (v:NodeValue {node_id: row.node_id, execution_id: row.execution_id})
+SET v += row.props
+MERGE (v)-[:VALUE_OF]->(n)
+MERGE (v)-[:IN_EXECUTION]->(e)
+RETURN count(v) AS written;
+
+// name: write_artifacts
+// Named, versioned artifacts. Parameters: $rows [{props}]. Returns: written.
+UNWIND $rows AS row
+MATCH (n:Node {id: row.props.node_id})
+MATCH (e:Execution {id: row.props.execution_id})
+CREATE (a:Artifact)
+SET a = row.props
+CREATE (a)-[:OF_NODE]->(n)
+CREATE (a)-[:IN_EXECUTION]->(e)
+RETURN count(a) AS written;

@@ -1,0 +1,240 @@
+"""The one place that maps lineage models to graph rows and back.
+
+Labels and relationship types come only from the fixed tables below; values always
+travel as query parameters. Every node is ``:Node`` plus the label of its type, and
+each dependency is a relationship *from the dependent node to the node it depends on*,
+typed by its role:
+
+==========================  =================  ==============================
+relationship                from -> to         properties (the role's data)
+==========================  =================  ==============================
+CALLS                       CallNode -> fn     -
+POSITIONAL_ARG              CallNode -> arg    index, starred
+KEYWORD_ARG                 CallNode -> arg    name, starred, index (order)
+READS_GLOBAL                CallNode -> value  name (the variable read)
+IMPLICIT_DEPENDENCY         CallNode -> node   index
+MUTATES                     MutateNode -> old  - (the value that was mutated)
+MUTATED_BY                  MutateNode -> call - (the call that mutated it)
+SET_BY                      GlobalNode -> call - (the call that set the global)
+CONTROLLED_BY               any -> If/Else     - (control dependency)
+TESTS                       IfNode -> test     -
+COMPANION                   If <-> Else        -
+UNEXECUTED                  If/Else -> code    - (literal of the branch not run)
+LOCATED_IN                  Node -> SourceCode lineno, col_offset, end_lineno, end_col_offset
+IN_SESSION                  Node -> Session    -
+==========================  =================  ==============================
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+from neo4j.time import DateTime as Neo4jDateTime
+
+from .models import (
+    NODE_CLASSES,
+    Artifact,
+    BaseNode,
+    Execution,
+    JupyterCell,
+    NodeType,
+    NodeValue,
+    SessionContext,
+    SessionType,
+    SourceCode,
+    SourceLocation,
+    decode_literal,
+    encode_literal,
+    node_from_dict,
+)
+
+# The fixed label table: node type -> the label added to :Node.
+NODE_LABELS: dict[NodeType, str] = {t: t.name for t in NODE_CLASSES}
+
+# The fixed relationship table: (type, model field, shape). Shapes: "one" an id field;
+# "list" a list of ids ordered by index; "positional"/"keyword" argument lists;
+# "dict" a name -> id mapping.
+DEPENDENCIES: list[tuple[str, str, str]] = [
+    ("CALLS", "function_id", "one"),
+    ("POSITIONAL_ARG", "positional_args", "positional"),
+    ("KEYWORD_ARG", "keyword_args", "keyword"),
+    ("READS_GLOBAL", "global_reads", "dict"),
+    ("IMPLICIT_DEPENDENCY", "implicit_dependencies", "list"),
+    ("MUTATES", "source_id", "one"),
+    ("MUTATED_BY", "call_id", "one"),  # MutateNode
+    ("SET_BY", "call_id", "one"),  # GlobalNode
+    ("CONTROLLED_BY", "control_dependency", "one"),
+    ("TESTS", "test_id", "one"),
+    ("COMPANION", "companion_id", "one"),
+    ("UNEXECUTED", "unexec_id", "one"),
+]
+DEPENDENCY_TYPES: list[str] = [rel for rel, _, _ in DEPENDENCIES]
+_CALL_ID_REL = {NodeType.MutateNode: "MUTATED_BY", NodeType.GlobalNode: "SET_BY"}
+
+
+def _edges_for(node: BaseNode) -> Iterable[dict]:
+    fields = type(node).model_fields
+    for rel, field, shape in DEPENDENCIES:
+        if field not in fields:
+            continue
+        if field == "call_id" and _CALL_ID_REL[node.node_type] != rel:
+            continue
+        value = getattr(node, field)
+        if value is None:
+            continue
+        if shape == "one":
+            yield {"type": rel, "dst": value, "props": {}}
+        elif shape == "positional":
+            for index, arg in enumerate(value):
+                yield {"type": rel, "dst": arg.id,
+                       "props": {"index": index, "starred": arg.starred}}
+        elif shape == "keyword":
+            for index, arg in enumerate(value):
+                yield {"type": rel, "dst": arg.value,
+                       "props": {"name": arg.key, "starred": arg.starred, "index": index}}
+        elif shape == "dict":
+            for index, (name, dst) in enumerate(value.items()):
+                yield {"type": rel, "dst": dst, "props": {"name": name, "index": index}}
+        else:  # list
+            for index, dst in enumerate(value):
+                yield {"type": rel, "dst": dst, "props": {"index": index}}
+
+
+def node_to_row(node: BaseNode) -> dict:
+    """Parameters for writing one node: label, properties, location and edges."""
+    props: dict[str, Any] = {"id": node.id, "session_id": node.session_id,
+                             "node_type": node.node_type.name}
+    if node.node_type is NodeType.ImportNode:
+        props.update(name=node.name, version=node.version,
+                     package_name=node.package_name, path=node.path)
+    elif node.node_type is NodeType.LiteralNode:
+        props.update(encode_literal(node.value))
+    elif node.node_type in (NodeType.LookupNode, NodeType.GlobalNode):
+        props["name"] = node.name
+    location = None
+    if node.source_location is not None:
+        loc = node.source_location
+        location = {
+            "source_code_id": loc.source_code.id,
+            "position": {"lineno": loc.lineno, "col_offset": loc.col_offset,
+                         "end_lineno": loc.end_lineno, "end_col_offset": loc.end_col_offset},
+        }
+    return {
+        "id": node.id,
+        "session_id": node.session_id,
+        "label": NODE_LABELS[node.node_type],
+        "props": {k: v for k, v in props.items() if v is not None},
+        "location": location,
+        "edges": list(_edges_for(node)),
+    }
+
+
+def record_to_node(node: dict, deps: list[dict], location: dict | None) -> BaseNode:
+    """Build the model of a stored node from its properties, edges and location."""
+    node_type = NodeType[node["node_type"]]
+    data: dict[str, Any] = {"id": node["id"], "session_id": node["session_id"],
+                            "node_type": node_type}
+    if node_type is NodeType.ImportNode:
+        for key in ("name", "version", "package_name", "path"):
+            data[key] = node.get(key)
+    elif node_type is NodeType.LiteralNode:
+        data["value"] = decode_literal(node)
+    elif node_type in (NodeType.LookupNode, NodeType.GlobalNode):
+        data["name"] = node["name"]
+    grouped: dict[str, list[dict]] = {}
+    for dep in deps:
+        grouped.setdefault(dep["type"], []).append(dep)
+    for rel, field, shape in DEPENDENCIES:
+        found = sorted(grouped.get(rel, []), key=lambda d: d["props"].get("index", 0))
+        if not found:
+            continue
+        if shape == "one":
+            data[field] = found[0]["dst"]
+        elif shape == "positional":
+            data[field] = [{"id": d["dst"], "starred": d["props"]["starred"]} for d in found]
+        elif shape == "keyword":
+            data[field] = [{"key": d["props"]["name"], "value": d["dst"],
+                            "starred": d["props"]["starred"]} for d in found]
+        elif shape == "dict":
+            data[field] = {d["props"]["name"]: d["dst"] for d in found}
+        else:
+            data[field] = [d["dst"] for d in found]
+    if location is not None:  # {"position": LOCATED_IN properties, "code": SourceCode}
+        data["source_location"] = SourceLocation(**location["position"],
+                                                 source_code=location["code"])
+    return node_from_dict(data)
+
+
+# -- sessions, source code, executions, artifacts, values --------------------------------
+def to_python_datetime(value: Any) -> Any:
+    if isinstance(value, Neo4jDateTime):
+        return value.to_native()
+    return value
+
+
+def source_code_to_props(code: SourceCode) -> dict:
+    props: dict[str, Any] = {"id": code.id, "code": code.code}
+    if isinstance(code.location, JupyterCell):
+        props["jupyter_execution_count"] = code.location.execution_count
+        props["jupyter_session_id"] = code.location.session_id
+    else:
+        props["path"] = str(code.location)
+    return props
+
+
+def source_code_from_props(props: dict) -> SourceCode:
+    if props.get("path") is not None:
+        location: Path | JupyterCell = Path(props["path"])
+    else:
+        location = JupyterCell(execution_count=props["jupyter_execution_count"],
+                               session_id=props["jupyter_session_id"])
+    return SourceCode(id=props["id"], code=props["code"], location=location)
+
+
+def session_to_props(context: SessionContext) -> dict:
+    props = context.model_dump()
+    props["environment_type"] = context.environment_type.name
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def session_from_props(props: dict) -> SessionContext:
+    data = {k: to_python_datetime(v) for k, v in props.items()}
+    data["environment_type"] = SessionType[data["environment_type"]]
+    return SessionContext.model_validate(data)
+
+
+def execution_to_props(execution: Execution) -> dict:
+    return {k: v for k, v in execution.model_dump().items() if v is not None}
+
+
+def execution_from_props(props: dict) -> Execution:
+    return Execution(id=props["id"], timestamp=to_python_datetime(props.get("timestamp")))
+
+
+def artifact_to_props(artifact: Artifact) -> dict:
+    return artifact.model_dump()
+
+
+def artifact_from_props(props: dict) -> Artifact:
+    return Artifact(
+        node_id=props["node_id"], execution_id=props["execution_id"], name=props["name"],
+        version=props["version"], date_created=to_python_datetime(props["date_created"]),
+    )
+
+
+def node_value_to_props(value: NodeValue) -> dict:
+    props = value.model_dump()
+    props["value_type"] = value.value_type.value if value.value_type else None
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def node_value_from_props(props: dict) -> NodeValue:
+    return NodeValue(
+        node_id=props["node_id"], execution_id=props["execution_id"], value=props["value"],
+        value_type=props.get("value_type"),
+        start_time=to_python_datetime(props.get("start_time")),
+        end_time=to_python_datetime(props.get("end_time")),
+    )
+

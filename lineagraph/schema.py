@@ -1,0 +1,57 @@
+"""Applying the store's constraints and indexes, and recording the schema version.
+
+The statements live in ``cypher/schema/constraints.cypher``; ``ensure_schema`` applies
+them in order (each is ``IF NOT EXISTS``) and records ``SCHEMA_VERSION`` in a single
+``(:LineagraphSchema {name: 'lineagraph'})`` node, so a later release can tell which
+migrations a store needs. It is an explicit step, never run by a constructor.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import neo4j
+from neo4j import exceptions as neo4j_errors
+
+from .errors import LineagraphError, StoreUnavailableError
+from .queries import queries
+
+SCHEMA_VERSION = 1
+
+
+class SchemaVersionError(LineagraphError):
+    """The store was written by a newer lineagraph than this one."""
+
+
+def read_schema_version(driver: neo4j.Driver, database: str | None = None) -> int | None:
+    records, _, _ = driver.execute_query(
+        queries()["schema.read_version"].text, database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return records[0]["version"] if records else None
+
+
+def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
+    """Create missing constraints and indexes; return the schema version now recorded."""
+    try:
+        found = read_schema_version(driver, database)
+        if found is not None and found > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"this store has schema version {found}, newer than this lineagraph "
+                f"understands ({SCHEMA_VERSION}): upgrade lineagraph"
+            )
+        # Schema statements cannot share a transaction with writes: run each on its own.
+        for query in queries().namespace("schema"):
+            if query.name.startswith("schema.") and query.text.lstrip().upper().startswith(
+                "CREATE "
+            ):
+                driver.execute_query(query.text, database_=database)
+        driver.execute_query(
+            queries()["schema.record_version"].text,
+            version=SCHEMA_VERSION,
+            applied_at=datetime.datetime.now(datetime.timezone.utc),
+            database_=database,
+        )
+    except (neo4j_errors.ServiceUnavailable, neo4j_errors.AuthError) as err:
+        raise StoreUnavailableError(f"cannot apply the schema: {err}") from None
+    return SCHEMA_VERSION

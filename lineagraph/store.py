@@ -1,0 +1,632 @@
+"""GraphLineaDB: LineaPy's ``RelationalLineaDB`` API on Neo4j.
+
+Same method names, arguments and meanings as ``lineapy.db.db.RelationalLineaDB``,
+taking and returning the pydantic models of :mod:`lineagraph.models`.
+
+Writes are a unit of work: ``write_*`` calls are buffered and reach Neo4j together at
+``commit()``, in batched ``UNWIND`` statements inside one managed transaction (retried
+on transient errors). Reads see the caller's own pending writes. A failed commit stores
+nothing of its unit, discards it (as SQLAlchemy's rollback does) and raises.
+
+Deletes (``delete_artifact_by_name``, ``delete_node_value_from_db``) first commit what is
+pending, then run in their own transaction; blobs that nothing references any more are
+removed from disk only after the graph no longer points at them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional, Union
+
+import neo4j
+from neo4j import exceptions as neo4j_errors
+
+from . import config
+from .blobs import BlobInfo, BlobStore
+from .connection import open_driver, resolve_settings
+from .errors import (
+    CorruptBlobError,
+    DuplicateError,
+    LineagraphError,
+    NotFoundError,
+    StoreUnavailableError,
+)
+from .mapping import (
+    DEPENDENCY_TYPES,
+    NODE_LABELS,
+    artifact_from_props,
+    artifact_to_props,
+    execution_to_props,
+    node_to_row,
+    node_value_from_props,
+    node_value_to_props,
+    record_to_node,
+    session_from_props,
+    session_to_props,
+    source_code_from_props,
+    source_code_to_props,
+)
+from .models import (
+    Artifact,
+    BaseNode,
+    Execution,
+    ImportNode,
+    LineaID,
+    NodeValue,
+    SessionContext,
+    SessionType,
+    SourceCode,
+)
+from .queries import queries
+from .schema import ensure_schema
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 5000
+ARTIFACT_MIN_VERSION = 0
+
+
+def parse_artifact_version(version: Any) -> Union[int, str]:
+    """LineaPy's rules: an int >= 0 (ints, floats and numeric strings are cast), or
+    the strings ``"all"`` / ``"latest"`` (any case)."""
+    err_msg = (f"Version must be an int >={ARTIFACT_MIN_VERSION} or a string that is "
+               "'all' or 'latest'")
+    if isinstance(version, bool):
+        raise ValueError(f"Version {version!r} could not be parsed\n{err_msg}")
+    if isinstance(version, str):
+        lowered = version.lower()
+        if lowered in ("all", "latest"):
+            return lowered
+        try:
+            version = int(float(lowered))
+        except (ValueError, OverflowError):
+            raise ValueError(
+                f"Version string {version!r} could not be casted into a valid version "
+                f"int\n{err_msg}"
+            ) from None
+    if isinstance(version, float):
+        if version != version or version in (float("inf"), float("-inf")):
+            raise ValueError(f"Version {version!r} could not be parsed\n{err_msg}")
+        version = int(version)
+    if isinstance(version, int):
+        if version >= ARTIFACT_MIN_VERSION:
+            return version
+        raise ValueError(f"Version value {version} must be >={ARTIFACT_MIN_VERSION}\n{err_msg}")
+    raise ValueError(f"Version {version!r} could not be parsed\n{err_msg}")
+
+
+@dataclass
+class CommitStats:
+    """What the last commit sent: statements (round trips), rows and time."""
+
+    statements: int = 0
+    nodes: int = 0
+    edges: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class _Unit:
+    """Writes buffered since the last commit, keyed as the store keys them."""
+
+    executions: dict[str, Execution] = field(default_factory=dict)
+    contexts: dict[str, SessionContext] = field(default_factory=dict)
+    source_codes: dict[str, SourceCode] = field(default_factory=dict)
+    nodes: dict[str, BaseNode] = field(default_factory=dict)
+    node_values: dict[tuple[str, str], tuple[NodeValue, BlobInfo]] = field(default_factory=dict)
+    artifacts: dict[tuple[str, int], Artifact] = field(default_factory=dict)
+    variables: dict[str, list[str]] = field(default_factory=dict)
+
+    def empty(self) -> bool:
+        return not any((self.executions, self.contexts, self.source_codes, self.nodes,
+                        self.node_values, self.artifacts, self.variables))
+
+
+def _batches(rows: list, size: int) -> Iterable[list]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+class GraphLineaDB:
+    """The lineage store on Neo4j. The driver is passed in (or built by
+    :meth:`from_environment`, in which case ``close()`` releases it)."""
+
+    def __init__(
+        self,
+        driver: neo4j.Driver,
+        database: str | None = config.DEFAULT_DATABASE,
+        blobs: BlobStore | Path | str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        owns_driver: bool = False,
+    ):
+        self.driver = driver
+        self.database = database
+        if blobs is None:
+            blobs = config.home_dir() / "blobs"
+        self.blobs = blobs if isinstance(blobs, BlobStore) else BlobStore(Path(blobs))
+        self.batch_size = batch_size
+        self._owns_driver = owns_driver
+        self._unit = _Unit()
+        self.last_commit = CommitStats()
+
+    @classmethod
+    def from_environment(
+        cls,
+        uri: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        blobs: BlobStore | Path | str | None = None,
+    ) -> "GraphLineaDB":
+        """Connect with explicit settings, else ``NEO4J_*``, else the local server."""
+        settings = resolve_settings(uri, username, password, database)
+        return cls(open_driver(settings), database=settings.database, blobs=blobs,
+                   owns_driver=True)
+
+    def ensure_schema(self) -> int:
+        """Create constraints and indexes (idempotent); return the schema version."""
+        return ensure_schema(self.driver, self.database)
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _read(self, name: str, /, **params: Any) -> list[dict]:
+        try:
+            records, _, _ = self.driver.execute_query(
+                queries()[name].text, params, database_=self.database,
+                routing_=neo4j.RoutingControl.READ,
+            )
+        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
+                neo4j_errors.AuthError) as err:
+            raise StoreUnavailableError(f"cannot read from Neo4j ({name}): {err}") from None
+        return [record.data() for record in records]
+
+    def _write(self, name: str, /, **params: Any) -> list[dict]:
+        def work(tx: neo4j.ManagedTransaction) -> list[dict]:
+            return tx.run(queries()[name].text, params).data()
+
+        try:
+            with self.driver.session(database=self.database) as session:
+                return session.execute_write(work)
+        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
+                neo4j_errors.AuthError) as err:
+            raise StoreUnavailableError(f"cannot write to Neo4j ({name}): {err}") from None
+
+    def _nodes_from_records(self, rows: list[dict]) -> list[BaseNode]:
+        code_ids = {r["location"]["code_id"] for r in rows if r["location"]}
+        codes = self._source_codes(code_ids)
+        nodes = []
+        for row in rows:
+            location = None
+            if row["location"]:
+                location = {"position": row["location"]["position"],
+                            "code": codes[row["location"]["code_id"]]}
+            nodes.append(record_to_node(row["node"], row["deps"], location))
+        return nodes
+
+    def _source_codes(self, ids: set[str]) -> dict[str, SourceCode]:
+        found = {i: c for i, c in self._unit.source_codes.items() if i in ids}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            for row in self._read("store.source_codes_by_ids", ids=missing):
+                found[row["code"]["id"]] = source_code_from_props(row["code"])
+        return found
+
+    # -- writers (buffered until commit) ------------------------------------------------
+    def write_context(self, context: SessionContext) -> None:
+        self._unit.contexts[context.id] = context
+
+    def write_execution(self, execution: Execution) -> None:
+        self._unit.executions[execution.id] = execution
+
+    def write_source_code(self, source_code: SourceCode) -> None:
+        self._unit.source_codes[source_code.id] = source_code
+
+    def write_node(self, node: BaseNode) -> None:
+        if getattr(node, "node_type", None) not in NODE_LABELS:
+            raise TypeError(f"not a lineage node: {node!r}")
+        if node.source_location is not None:
+            code = node.source_location.source_code
+            self._unit.source_codes.setdefault(code.id, code)
+        self._unit.nodes[node.id] = node
+
+    def write_assigned_variable(self, node_id: LineaID, variable_name: str) -> None:
+        names = self._unit.variables.setdefault(node_id, [])
+        if variable_name not in names:
+            names.append(variable_name)
+
+    def write_node_value(self, node_value: NodeValue) -> None:
+        """Record a node's value; ``node_value.value`` is the key of a blob already in
+        this store's blob store (see :meth:`save_value`)."""
+        try:
+            info = self.blobs.info(node_value.value)
+        except NotFoundError:
+            raise CorruptBlobError(
+                f"value of node {node_value.node_id} (execution {node_value.execution_id}) "
+                f"points at blob {node_value.value!r}, which is not in {self.blobs.root}"
+            ) from None
+        key = (node_value.node_id, node_value.execution_id)
+        self._unit.node_values[key] = (node_value, info)
+
+    def write_artifact(self, artifact: Artifact) -> None:
+        """Buffer an artifact; a name and version already taken is refused at once."""
+        key = (artifact.name, artifact.version)
+        if key in self._unit.artifacts or self._read(
+            "store.artifact_by_name", name=artifact.name, version=artifact.version
+        ):
+            raise DuplicateError(
+                f"artifact {artifact.name!r} version {artifact.version} already exists"
+            )
+        self._unit.artifacts[key] = artifact
+
+    def save_value(self, value: Any) -> Optional[BlobInfo]:
+        """LineaPy's FilePickler: pickle ``value`` into the blob store; None when it
+        cannot be pickled. Pass ``info.key`` as ``NodeValue.value``."""
+        return self.blobs.put_value(value)
+
+    # -- commit -------------------------------------------------------------------------------
+    def commit(self) -> CommitStats:
+        """Send everything written since the last commit, atomically."""
+        unit, self._unit = self._unit, _Unit()
+        if unit.empty():
+            self.last_commit = CommitStats()
+            return self.last_commit
+        started = time.perf_counter()
+        stats = CommitStats()
+
+        def work(tx: neo4j.ManagedTransaction) -> CommitStats:
+            run_stats = CommitStats()
+            _write_unit(tx, unit, self.batch_size, run_stats)
+            return run_stats
+
+        try:
+            with self.driver.session(database=self.database) as session:
+                stats = session.execute_write(work)
+        except LineagraphError:
+            raise
+        except neo4j_errors.ConstraintError as err:
+            raise DuplicateError(
+                f"commit refused, nothing of it was stored: {_first_line(err)}"
+            ) from None
+        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
+                neo4j_errors.AuthError) as err:
+            raise StoreUnavailableError(
+                f"commit failed, nothing of it was stored: {_first_line(err)}"
+            ) from None
+        except neo4j_errors.Neo4jError as err:
+            raise LineagraphError(
+                f"commit failed ({err.code}), nothing of it was stored: {_first_line(err)}"
+            ) from None
+        stats.seconds = time.perf_counter() - started
+        self.last_commit = stats
+        return stats
+
+    def close(self) -> None:
+        """Commit what is pending, then release the driver if we built it."""
+        try:
+            self.commit()
+        finally:
+            if self._owns_driver:
+                self.driver.close()
+
+    def __enter__(self) -> "GraphLineaDB":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is not None:
+            self._unit = _Unit()  # an exception discards the pending unit
+            if self._owns_driver:
+                self.driver.close()
+        else:
+            self.close()
+
+    # -- readers ------------------------------------------------------------------------------
+    def get_node_by_id(self, linea_id: LineaID) -> BaseNode:
+        if linea_id in self._unit.nodes:
+            return self._unit.nodes[linea_id]
+        rows = self._read("store.node_by_id", id=linea_id, dependency_types=DEPENDENCY_TYPES)
+        if not rows:
+            raise NotFoundError(f"node {linea_id!r} not found")
+        return self._nodes_from_records(rows)[0]
+
+    def get_nodes_for_session(self, session_id: LineaID) -> list[BaseNode]:
+        rows = self._read("store.nodes_for_session", session_id=session_id,
+                          dependency_types=DEPENDENCY_TYPES)
+        nodes = {n.id: n for n in self._nodes_from_records(rows)}
+        nodes.update({i: n for i, n in self._unit.nodes.items() if n.session_id == session_id})
+        return list(nodes.values())
+
+    def get_session_context(self, linea_id: LineaID) -> SessionContext:
+        if linea_id in self._unit.contexts:
+            return self._unit.contexts[linea_id]
+        rows = self._read("store.session_context", id=linea_id)
+        if not rows:
+            raise NotFoundError(f"session {linea_id!r} not found")
+        return session_from_props(rows[0]["session"])
+
+    def get_source_code_for_session(self, session_id: LineaID) -> str:
+        """A script's source, or a Jupyter session's cells joined in execution order."""
+        context = self.get_session_context(session_id)
+        if context.environment_type is SessionType.JUPYTER:
+            cells = {c.id: c for c in (source_code_from_props(r["code"]) for r in self._read(
+                "store.cells_for_session", session_id=session_id))}
+            cells.update({c.id: c for c in self._unit.source_codes.values()
+                          if not isinstance(c.location, Path)
+                          and c.location.session_id == session_id})
+            ordered = sorted(cells.values(), key=lambda c: c.location.execution_count)
+            return "".join(c.code for c in ordered)
+        for node in self._unit.nodes.values():
+            if node.session_id == session_id and node.source_location is not None:
+                return node.source_location.source_code.code
+        rows = self._read("store.script_code_for_session", session_id=session_id)
+        return rows[0]["code"] if rows else ""
+
+    def get_libraries_for_session(self, session_id: LineaID) -> list[ImportNode]:
+        """One ImportNode per distinct (package, version) used by the session."""
+        rows = self._read("store.libraries_for_session", session_id=session_id,
+                          dependency_types=DEPENDENCY_TYPES)
+        found: dict[tuple, ImportNode] = {}
+        for node in self._nodes_from_records(rows) + sorted(
+            (n for n in self._unit.nodes.values()
+             if isinstance(n, ImportNode) and n.session_id == session_id),
+            key=lambda n: n.id,
+        ):
+            found.setdefault((node.package_name or node.name, node.version), node)
+        return [found[k] for k in sorted(found, key=lambda k: (k[0], k[1] or ""))]
+
+    def get_variables_for_session(self, session_id: LineaID) -> list[tuple[LineaID, str]]:
+        pairs = {(r["node_id"], r["name"]) for r in self._read(
+            "store.variables_for_session", session_id=session_id)}
+        for node_id, names in self._unit.variables.items():
+            node = self._unit.nodes.get(node_id)
+            if node is None:
+                try:
+                    node = self.get_node_by_id(node_id)
+                except NotFoundError:
+                    continue
+            if node.session_id == session_id:
+                pairs.update((node_id, name) for name in names)
+        return sorted(pairs)
+
+    def get_variable_by_id(self, linea_id: LineaID) -> list[str]:
+        rows = self._read("store.variables_by_node", id=linea_id)
+        names = list(rows[0]["names"]) if rows else []
+        names += [n for n in self._unit.variables.get(linea_id, []) if n not in names]
+        return names
+
+    # -- artifacts ----------------------------------------------------------------------------
+    def _pending_artifacts(self, name: str | None = None) -> list[Artifact]:
+        return [a for a in self._unit.artifacts.values() if name is None or a.name == name]
+
+    def get_all_artifacts(self) -> list[Artifact]:
+        stored = [artifact_from_props(r["artifact"]) for r in self._read("store.all_artifacts")]
+        return sorted(stored + self._pending_artifacts(), key=lambda a: (a.name, a.version))
+
+    def get_artifacts_for_session(self, session_id: LineaID) -> list[Artifact]:
+        stored = [artifact_from_props(r["artifact"]) for r in self._read(
+            "store.artifacts_for_session", session_id=session_id)]
+        pending = [a for a in self._pending_artifacts()
+                   if self._session_of(a.node_id) == session_id]
+        return sorted(stored + pending, key=lambda a: (a.name, a.version))
+
+    def _session_of(self, node_id: str) -> str | None:
+        try:
+            return self.get_node_by_id(node_id).session_id
+        except NotFoundError:
+            return None
+
+    def get_artifact_by_name(self, artifact_name: str, version: Optional[int] = None) -> Artifact:
+        """The artifact of that name and version; the latest version when none is given."""
+        if version is not None:
+            parsed = parse_artifact_version(version)
+            version = None if parsed == "latest" else parsed
+            if version == "all":
+                raise ValueError("get_artifact_by_name takes one version, not 'all'")
+        candidates = [a for a in self._pending_artifacts(artifact_name)
+                      if version is None or a.version == version]
+        rows = self._read("store.artifact_by_name", name=artifact_name, version=version)
+        candidates += [artifact_from_props(r["artifact"]) for r in rows]
+        if not candidates:
+            which = f" version {version}" if version is not None else ""
+            raise NotFoundError(f"artifact {artifact_name!r}{which} not found")
+        return max(candidates, key=lambda a: a.version)
+
+    def get_latest_artifact_version(self, artifact_name: str) -> int:
+        """The highest version of that name, or -1 when there is none."""
+        rows = self._read("store.latest_artifact_version", name=artifact_name)
+        stored = rows[0]["version"] if rows and rows[0]["version"] is not None else -1
+        pending = [a.version for a in self._pending_artifacts(artifact_name)]
+        return max([stored, *pending])
+
+    def artifact_in_db(self, node_id: LineaID, execution_id: LineaID, name: str,
+                       version: int) -> bool:
+        if any(a.node_id == node_id and a.execution_id == execution_id and a.version == version
+               for a in self._pending_artifacts(name)):
+            return True
+        rows = self._read("store.artifact_exists", node_id=node_id,
+                          execution_id=execution_id, name=name, version=int(version))
+        return bool(rows[0]["found"])
+
+    def number_of_artifacts_per_node(self, node_id: LineaID, execution_id: LineaID) -> int:
+        rows = self._read("store.artifacts_per_node", node_id=node_id,
+                          execution_id=execution_id)
+        pending = sum(1 for a in self._pending_artifacts()
+                      if a.node_id == node_id and a.execution_id == execution_id)
+        return rows[0]["n"] + pending
+
+    # -- node values --------------------------------------------------------------------------
+    def get_node_value_from_db(self, node_id: LineaID,
+                               execution_id: LineaID) -> Optional[NodeValue]:
+        pending = self._unit.node_values.get((node_id, execution_id))
+        if pending is not None:
+            return pending[0]
+        rows = self._read("store.node_value", node_id=node_id, execution_id=execution_id)
+        return node_value_from_props(rows[0]["value"]) if rows else None
+
+    def node_value_in_db(self, node_id: LineaID, execution_id: LineaID) -> bool:
+        return self.get_node_value_from_db(node_id, execution_id) is not None
+
+    def get_node_value_path(self, node_id: LineaID, execution_id: LineaID) -> str:
+        """The blob key of the value (LineaPy: the pickle's file name)."""
+        value = self.get_node_value_from_db(node_id, execution_id)
+        if value is None:
+            raise NotFoundError(
+                f"no value stored for node {node_id!r} in execution {execution_id!r}"
+            )
+        return value.value
+
+    def load_node_value(self, node_id: LineaID, execution_id: LineaID) -> Any:
+        """Unpickle a stored value after checking its hash. Unpickling runs code: load
+        only values you trust; we load only from our own blob store."""
+        return self.blobs.load_value(self.get_node_value_path(node_id, execution_id))
+
+    # -- deletes ------------------------------------------------------------------------------
+    def delete_artifact_by_name(self, artifact_name: str,
+                                version: Union[int, str, None] = None) -> int:
+        """Delete one version, ``"latest"`` (also when None) or ``"all"``; return how
+        many were deleted. Values no artifact uses any more go too, with their blobs."""
+        self.commit()
+        parsed = parse_artifact_version("latest" if version is None else version)
+        if parsed == "latest":
+            latest = self.get_latest_artifact_version(artifact_name)
+            if latest < 0:
+                raise NotFoundError(f"artifact {artifact_name!r} not found")
+            parsed = latest
+        target = None if parsed == "all" else parsed
+        deleted = self._write("store.delete_artifacts", name=artifact_name, version=target)
+        if not deleted:
+            which = f" version {target}" if target is not None else ""
+            raise NotFoundError(f"artifact {artifact_name!r}{which} not found")
+        pairs = [dict(t) for t in {(("node_id", r["node_id"]), ("execution_id",
+                                                               r["execution_id"]))
+                                   for r in deleted}]
+        keys = [r["key"] for r in self._write("store.delete_unreferenced_values", pairs=pairs)]
+        self._remove_unreferenced_blobs(keys)
+        return len(deleted)
+
+    def delete_node_value_from_db(self, node_id: LineaID, execution_id: LineaID) -> None:
+        self.commit()
+        rows = self._write("store.delete_node_value", node_id=node_id,
+                           execution_id=execution_id)
+        if not rows:
+            raise NotFoundError(
+                f"no value stored for node {node_id!r} in execution {execution_id!r}"
+            )
+        self._remove_unreferenced_blobs([r["key"] for r in rows])
+
+    def _remove_unreferenced_blobs(self, keys: list[str]) -> list[str]:
+        if not keys:
+            return []
+        counts = self._read("store.blob_reference_counts", keys=sorted(set(keys)))
+        removed = [r["key"] for r in counts if r["refs"] == 0]
+        for key in removed:
+            self.blobs.delete(key)
+        return removed
+
+
+def _first_line(err: Exception) -> str:
+    text = getattr(err, "message", None) or str(err)
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+# -- the unit of work, inside one transaction ---------------------------------------------
+def _run(tx: neo4j.ManagedTransaction, name: str, stats: CommitStats, /,
+         **params: Any) -> list:
+    stats.statements += 1
+    return tx.run(queries()[name].text, params).data()
+
+
+def _missing(tx, name: str, ids: set[str], stats: CommitStats) -> set[str]:
+    if not ids:
+        return set()
+    return {r["id"] for r in _run(tx, name, stats, ids=sorted(ids))}
+
+
+def _check_references(tx, unit: _Unit, rows: list[dict], stats: CommitStats) -> None:
+    """Refuse the unit if anything it points at is neither in it nor in the store."""
+    executions = {c.execution_id for c in unit.contexts.values()}
+    executions |= {a.execution_id for a in unit.artifacts.values()}
+    executions |= {v.execution_id for v, _ in unit.node_values.values()}
+    missing = _missing(tx, "store.missing_execution_ids", executions - set(unit.executions),
+                       stats)
+    if missing:
+        raise NotFoundError(
+            f"execution(s) {', '.join(sorted(missing))} referenced by this commit were never "
+            "written (write_execution first); nothing was stored"
+        )
+    sessions = {n.session_id for n in unit.nodes.values()} - set(unit.contexts)
+    missing = _missing(tx, "store.missing_session_ids", sessions, stats)
+    if missing:
+        raise NotFoundError(
+            f"session(s) {', '.join(sorted(missing))} of nodes in this commit were never "
+            "written (write_context first); nothing was stored"
+        )
+    wanted: dict[str, str] = {}
+    for row in rows:
+        for edge in row["edges"]:
+            wanted.setdefault(edge["dst"], row["id"])
+    for node_id in unit.variables:
+        wanted.setdefault(node_id, node_id)
+    for artifact in unit.artifacts.values():
+        wanted.setdefault(artifact.node_id, f"artifact {artifact.name!r}")
+    for value, _ in unit.node_values.values():
+        wanted.setdefault(value.node_id, "a node value")
+    missing = _missing(tx, "store.missing_node_ids", set(wanted) - set(unit.nodes), stats)
+    if missing:
+        sample = sorted(missing)[:5]
+        detail = "; ".join(f"{m!r} (needed by {wanted[m]})" for m in sample)
+        raise NotFoundError(
+            f"{len(missing)} referenced node(s) are neither in this commit nor in the "
+            f"store: {detail}; nothing was stored"
+        )
+    if unit.artifacts:
+        taken = _run(tx, "store.existing_artifacts", stats,
+                     rows=[{"name": n, "version": v} for n, v in unit.artifacts])
+        if taken:
+            first = taken[0]
+            raise DuplicateError(
+                f"artifact {first['name']!r} version {first['version']} already exists; "
+                "nothing was stored"
+            )
+
+
+def _write_unit(tx: neo4j.ManagedTransaction, unit: _Unit, batch: int,
+                stats: CommitStats) -> None:
+    rows = [node_to_row(n) for n in unit.nodes.values()]
+    _check_references(tx, unit, rows, stats)
+    if unit.executions:
+        _run(tx, "store.write_executions", stats, rows=[
+            {"id": e.id, "props": execution_to_props(e)} for e in unit.executions.values()])
+    if unit.contexts:
+        _run(tx, "store.write_sessions", stats, rows=[
+            {"id": c.id, "execution_id": c.execution_id, "props": session_to_props(c)}
+            for c in unit.contexts.values()])
+    if unit.source_codes:
+        _run(tx, "store.write_source_code", stats, rows=[
+            {"id": c.id, "props": source_code_to_props(c)} for c in unit.source_codes.values()])
+    for chunk in _batches(rows, batch):
+        _run(tx, "store.write_nodes", stats, rows=[
+            {k: r[k] for k in ("id", "session_id", "label", "props", "location")}
+            for r in chunk], dependency_types=DEPENDENCY_TYPES)
+    stats.nodes = len(rows)
+    edges = [dict(edge, src=row["id"]) for row in rows for edge in row["edges"]]
+    for chunk in _batches(edges, batch):
+        written = _run(tx, "store.write_edges", stats, rows=chunk)[0]["written"]
+        if written != len(chunk):  # a MATCH found no endpoint: never store a partial graph
+            raise LineagraphError(
+                f"only {written} of {len(chunk)} dependency edges could be written; "
+                "nothing was stored"
+            )
+    stats.edges = len(edges)
+    if unit.variables:
+        _run(tx, "store.write_variables", stats, rows=[
+            {"id": i, "names": names} for i, names in unit.variables.items()])
+    if unit.node_values:
+        _run(tx, "store.write_node_values", stats, rows=[
+            {"node_id": v.node_id, "execution_id": v.execution_id,
+             "props": {**node_value_to_props(v), "size": info.size, "sha256": info.sha256}}
+            for v, info in unit.node_values.values()])
+    if unit.artifacts:
+        _run(tx, "store.write_artifacts", stats, rows=[
+            {"props": artifact_to_props(a)} for a in unit.artifacts.values()])

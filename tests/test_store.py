@@ -1,0 +1,398 @@
+"""GraphLineaDB on a real Neo4j: every method, its errors, and the unit of work."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from graphs import T0, at, cell, every_node_type, execution, script, session, write_session
+from lineagraph import GraphLineaDB, parse_artifact_version
+from lineagraph.errors import CorruptBlobError, DuplicateError, NotFoundError
+from lineagraph.models import (
+    Artifact,
+    CallNode,
+    ImportNode,
+    LiteralNode,
+    NodeValue,
+    PositionalArgument,
+    SessionType,
+)
+from lineagraph.schema import SCHEMA_VERSION, read_schema_version
+
+
+def count(driver, database, cypher, **params):
+    records, _, _ = driver.execute_query(cypher, params, database_=database)
+    return records[0][0]
+
+
+def artifact(name, version, node_id="sess-1-call", eid="exec-1", when=T0):
+    return Artifact(node_id=node_id, execution_id=eid, name=name, version=version,
+                    date_created=when)
+
+
+# -- round trips ------------------------------------------------------------------------
+def test_every_node_type_with_every_field_round_trips(store):
+    nodes = write_session(store)
+    store.commit()
+    for node in nodes:
+        got = store.get_node_by_id(node.id)
+        assert type(got) is type(node)
+        assert got.model_dump() == node.model_dump()
+        if node.source_location is not None:  # SourceCode compares by id: check it all
+            assert got.source_location.source_code.model_dump() == \
+                node.source_location.source_code.model_dump()
+
+
+def test_literals_keep_their_exact_type(store):
+    nodes = {n.id: n for n in write_session(store)}
+    store.commit()
+    for node_id in ("sess-1-lit-int", "sess-1-lit-float", "sess-1-lit-bool",
+                    "sess-1-lit-none", "sess-1-lit-ellipsis", "sess-1-lit-bytes"):
+        value = store.get_node_by_id(node_id).value
+        expected = nodes[node_id].value
+        assert type(value) is type(expected) and repr(value) == repr(expected)
+
+
+def test_nodes_for_session_are_exactly_that_sessions_nodes(store):
+    first = write_session(store, "sess-1", "exec-1")
+    second = write_session(store, "sess-2", "exec-2", code=script("code-2", "y = 1\n"))
+    store.commit()
+    assert {n.id for n in store.get_nodes_for_session("sess-1")} == {n.id for n in first}
+    got = {n.id: n.model_dump() for n in store.get_nodes_for_session("sess-2")}
+    assert got == {n.id: n.model_dump() for n in second}
+    assert store.get_nodes_for_session("no-such-session") == []
+
+
+def test_session_context_round_trips_and_a_missing_one_is_named(store):
+    ctx = session("sess-1", session_name="nb", user_name="ana", hardware_spec="2 cores")
+    store.write_execution(execution())
+    store.write_context(ctx)
+    store.commit()
+    assert store.get_session_context("sess-1").model_dump() == ctx.model_dump()
+    with pytest.raises(NotFoundError, match="session 'nope' not found"):
+        store.get_session_context("nope")
+
+
+def test_get_node_by_id_names_a_missing_node(store):
+    with pytest.raises(NotFoundError, match="node 'ghost' not found"):
+        store.get_node_by_id("ghost")
+
+
+def test_jupyter_cells_come_back_in_execution_order(store):
+    sid = "nb-1"
+    store.write_execution(execution())
+    store.write_context(session(sid, kind=SessionType.JUPYTER))
+    cells = [cell("c3", sid, 3, "z = y\n"), cell("c2", sid, 2, "y = 1\n")]
+    for c in cells:
+        store.write_source_code(c)
+    store.write_node(LiteralNode(id="lit", session_id=sid, value=1, source_location=at(cells[1], 1)))
+    store.commit()
+    store.write_source_code(cell("c4", sid, 4, "print(z)\n"))  # pending, not committed
+    assert store.get_source_code_for_session(sid) == "y = 1\nz = y\nprint(z)\n"
+    got = store.get_node_by_id("lit").source_location.source_code
+    assert got.model_dump() == cells[1].model_dump()
+
+
+def test_script_source_code_for_session(store):
+    write_session(store)
+    store.commit()
+    assert store.get_source_code_for_session("sess-1") == script().code
+
+
+# -- the unit of work ---------------------------------------------------------------------
+def test_nothing_reaches_neo4j_before_commit_but_reads_see_pending_writes(store, driver,
+                                                                          neo4j_settings):
+    write_session(store)
+    store.write_assigned_variable("sess-1-call", "x")
+    store.write_artifact(artifact("model", 0))
+    other = GraphLineaDB(driver, database=neo4j_settings.database, blobs=store.blobs.root)
+    assert count(driver, neo4j_settings.database, "MATCH (n:Node) RETURN count(n)") == 0
+    with pytest.raises(NotFoundError):
+        other.get_node_by_id("sess-1-call")
+    # the writer reads its own pending writes
+    assert store.get_node_by_id("sess-1-call").id == "sess-1-call"
+    assert len(store.get_nodes_for_session("sess-1")) == len(every_node_type())
+    assert store.get_artifact_by_name("model").version == 0
+    assert store.get_variable_by_id("sess-1-call") == ["x"]
+    assert store.get_variables_for_session("sess-1") == [("sess-1-call", "x")]
+    assert store.get_session_context("sess-1").id == "sess-1"
+    stats = store.commit()
+    assert stats.nodes == len(every_node_type()) and stats.edges > 0
+    assert other.get_node_by_id("sess-1-call").id == "sess-1-call"
+    assert other.get_artifact_by_name("model").version == 0
+
+
+def test_a_commit_with_a_dangling_reference_stores_nothing(store, driver, neo4j_settings):
+    nodes = write_session(store)
+    store.write_node(CallNode(id="bad", session_id="sess-1", function_id="not-written"))
+    with pytest.raises(NotFoundError) as caught:
+        store.commit()
+    assert "'not-written' (needed by bad)" in str(caught.value)
+    assert "nothing was stored" in str(caught.value)
+    assert count(driver, neo4j_settings.database, "MATCH (n) RETURN count(n)") == 1  # schema node
+    # the unit was discarded: the next commit does not resend it
+    assert store.commit().nodes == 0
+    assert len(nodes) == len(every_node_type())
+
+
+def test_a_commit_that_fails_midway_on_the_server_leaves_nothing(store, driver,
+                                                                 neo4j_settings):
+    db = neo4j_settings.database
+    # A constraint of the test's own makes the server reject the second node batch,
+    # after the first batch was already written inside the transaction.
+    driver.execute_query("CREATE CONSTRAINT test_lit FOR (n:LiteralNode) REQUIRE n.value IS UNIQUE",
+                         database_=db)
+    store.batch_size = 1
+    store.write_execution(execution())
+    store.write_context(session())
+    store.write_node(LiteralNode(id="a", session_id="sess-1", value=7))
+    store.write_node(LiteralNode(id="b", session_id="sess-1", value=7))
+    with pytest.raises(DuplicateError, match="nothing of it was stored"):
+        store.commit()
+    assert count(driver, db, "MATCH (n:Node|Session|Execution) RETURN count(n)") == 0
+
+
+def test_commit_batches_large_units_in_few_statements(store, driver, neo4j_settings):
+    store.write_execution(execution())
+    store.write_context(session())
+    store.write_node(LiteralNode(id="lit-0", session_id="sess-1", value=0))
+    for i in range(1, 1200):
+        store.write_node(CallNode(id=f"call-{i}", session_id="sess-1", function_id="lit-0",
+                                  positional_args=[PositionalArgument(id=f"lit-{i - 1}")]
+                                  if i == 1 else [PositionalArgument(id=f"call-{i - 1}")]))
+    store.batch_size = 500
+    stats = store.commit()
+    assert stats.nodes == 1200 and stats.edges == 2 * 1199
+    # checks + execution + session + 3 node batches + 5 edge batches
+    assert stats.statements <= 14
+    db = neo4j_settings.database
+    assert count(driver, db, "MATCH (:CallNode)-[r:POSITIONAL_ARG]->() RETURN count(r)") == 1199
+
+
+def test_close_commits_then_releases_an_owned_driver(neo4j_settings, empty_db, tmp_path,
+                                                      monkeypatch):
+    monkeypatch.setenv("NEO4J_URI", neo4j_settings.uri)
+    monkeypatch.setenv("NEO4J_USERNAME", neo4j_settings.username)
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_settings.password.get_secret_value())
+    db = GraphLineaDB.from_environment(blobs=tmp_path / "blobs")
+    write_session(db)
+    db.close()
+    assert count(empty_db, neo4j_settings.database,
+                 "MATCH (n:Node {session_id: 'sess-1'}) RETURN count(n)") == len(every_node_type())
+    with pytest.raises(Exception):
+        db.driver.verify_connectivity()
+
+
+# -- artifacts ---------------------------------------------------------------------------
+def test_artifacts_by_name_latest_and_version(store):
+    write_session(store)
+    store.write_artifact(artifact("model", 0, when=T0))
+    store.write_artifact(artifact("model", 1, when=T0 + datetime.timedelta(days=1)))
+    store.write_artifact(artifact("other", 0))
+    store.commit()
+    assert store.get_artifact_by_name("model").version == 1
+    assert store.get_artifact_by_name("model", 0).version == 0
+    assert store.get_artifact_by_name("model", "0").version == 0
+    assert store.get_artifact_by_name("model", 0).date_created == T0
+    assert store.get_latest_artifact_version("model") == 1
+    assert store.get_latest_artifact_version("never-saved") == -1
+    assert [(a.name, a.version) for a in store.get_all_artifacts()] == [
+        ("model", 0), ("model", 1), ("other", 0)]
+    with pytest.raises(NotFoundError, match="artifact 'model' version 7 not found"):
+        store.get_artifact_by_name("model", 7)
+    with pytest.raises(NotFoundError, match="artifact 'nothing' not found"):
+        store.get_artifact_by_name("nothing")
+
+
+def test_artifact_in_db_and_artifacts_per_node(store):
+    write_session(store)
+    store.write_artifact(artifact("a", 0))
+    store.write_artifact(artifact("b", 0))
+    store.commit()
+    assert store.artifact_in_db("sess-1-call", "exec-1", "a", 0) is True
+    assert store.artifact_in_db("sess-1-call", "exec-1", "a", 1) is False
+    assert store.artifact_in_db("sess-1-imp", "exec-1", "a", 0) is False
+    assert store.number_of_artifacts_per_node("sess-1-call", "exec-1") == 2
+    assert store.number_of_artifacts_per_node("sess-1-imp", "exec-1") == 0
+
+
+def test_artifacts_for_session(store):
+    write_session(store, "sess-1", "exec-1")
+    write_session(store, "sess-2", "exec-2", code=script("code-2", "y = 1\n"))
+    store.write_artifact(artifact("one", 0))
+    store.write_artifact(artifact("two", 0, node_id="sess-2-call", eid="exec-2"))
+    store.commit()
+    assert [a.name for a in store.get_artifacts_for_session("sess-1")] == ["one"]
+    assert [a.name for a in store.get_artifacts_for_session("sess-2")] == ["two"]
+
+
+def test_a_second_artifact_with_the_same_name_and_version_is_refused(store, driver,
+                                                                      neo4j_settings):
+    write_session(store)
+    store.write_artifact(artifact("model", 0))
+    with pytest.raises(DuplicateError, match="artifact 'model' version 0 already exists"):
+        store.write_artifact(artifact("model", 0))  # same unit
+    store.commit()
+    with pytest.raises(DuplicateError, match="artifact 'model' version 0 already exists"):
+        store.write_artifact(artifact("model", 0))  # already stored
+    # two writers racing: the second commit is refused whole
+    first = GraphLineaDB(driver, database=neo4j_settings.database, blobs=store.blobs.root)
+    second = GraphLineaDB(driver, database=neo4j_settings.database, blobs=store.blobs.root)
+    first.write_artifact(artifact("race", 0))
+    second.write_node(LookupNode_for_race := LiteralNode(id="extra", session_id="sess-1", value=1))
+    second.write_artifact(artifact("race", 0))
+    first.commit()
+    with pytest.raises(DuplicateError, match="'race' version 0 already exists"):
+        second.commit()
+    with pytest.raises(NotFoundError):
+        store.get_node_by_id(LookupNode_for_race.id)
+
+
+# -- libraries and variables ---------------------------------------------------------------
+def test_libraries_are_distinct_by_package_and_version(store):
+    store.write_execution(execution())
+    store.write_context(session())
+    for i, (name, package, version) in enumerate([
+        ("pandas", "pandas", "2.0"), ("pandas", "pandas", "2.0"),
+        ("pandas.io", "pandas", "2.0"), ("numpy", "numpy", "1.26"),
+        ("numpy", "numpy", "2.1"), ("math", None, None),
+    ]):
+        store.write_node(ImportNode(id=f"imp-{i}", session_id="sess-1", name=name,
+                                    package_name=package, version=version))
+    store.commit()
+    libraries = store.get_libraries_for_session("sess-1")
+    assert sorted((lib.package_name or lib.name, lib.version) for lib in libraries) == [
+        ("math", None), ("numpy", "1.26"), ("numpy", "2.1"), ("pandas", "2.0")]
+    assert all(isinstance(lib, ImportNode) for lib in libraries)
+
+
+def test_assigned_variables(store):
+    write_session(store)
+    store.write_assigned_variable("sess-1-call", "x")
+    store.write_assigned_variable("sess-1-call", "y")
+    store.write_assigned_variable("sess-1-imp", "math")
+    store.commit()
+    store.write_assigned_variable("sess-1-call", "z")
+    store.commit()
+    assert store.get_variable_by_id("sess-1-call") == ["x", "y", "z"]
+    assert store.get_variable_by_id("sess-1-lit-str") == []
+    assert store.get_variables_for_session("sess-1") == [
+        ("sess-1-call", "x"), ("sess-1-call", "y"), ("sess-1-call", "z"),
+        ("sess-1-imp", "math")]
+
+
+# -- values and blobs ----------------------------------------------------------------------
+def save(store, value, node_id="sess-1-call", eid="exec-1"):
+    info = store.save_value(value)
+    store.write_node_value(NodeValue(node_id=node_id, execution_id=eid, value=info.key,
+                                     value_type="value", start_time=T0, end_time=T0))
+    return info
+
+
+def test_node_values_round_trip_through_the_blob_store(store):
+    write_session(store)
+    info = save(store, {"weights": [1.5, 2.5]})
+    assert store.node_value_in_db("sess-1-call", "exec-1")  # pending
+    store.commit()
+    assert store.node_value_in_db("sess-1-call", "exec-1") is True
+    assert store.node_value_in_db("sess-1-imp", "exec-1") is False
+    assert store.get_node_value_path("sess-1-call", "exec-1") == info.key
+    assert store.load_node_value("sess-1-call", "exec-1") == {"weights": [1.5, 2.5]}
+    stored = store.get_node_value_from_db("sess-1-call", "exec-1")
+    assert (stored.value_type.value, stored.start_time) == ("value", T0)
+
+
+def test_a_value_whose_blob_changed_on_disk_is_refused(store):
+    write_session(store)
+    info = save(store, [1, 2, 3])
+    store.commit()
+    path = store.blobs.path(info.key)
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptBlobError, match=info.key):
+        store.load_node_value("sess-1-call", "exec-1")
+
+
+def test_a_value_pointing_at_a_missing_blob_is_refused(store):
+    write_session(store)
+    with pytest.raises(CorruptBlobError, match="not in"):
+        store.write_node_value(NodeValue(node_id="sess-1-call", execution_id="exec-1",
+                                         value="0" * 64))
+
+
+def test_unpicklable_values_give_none(store):
+    assert store.save_value(lambda: 1) is None
+
+
+def test_missing_value_path_is_named(store):
+    with pytest.raises(NotFoundError, match="no value stored for node 'n' in execution 'e'"):
+        store.get_node_value_path("n", "e")
+
+
+# -- deletes -------------------------------------------------------------------------------
+def test_delete_one_version_latest_and_all(store):
+    write_session(store)
+    for version in range(4):
+        store.write_artifact(artifact("model", version))
+    store.commit()
+    assert store.delete_artifact_by_name("model", 1) == 1
+    assert store.delete_artifact_by_name("model", "latest") == 1
+    assert [a.version for a in store.get_all_artifacts()] == [0, 2]
+    assert store.delete_artifact_by_name("model", "all") == 2
+    assert store.get_latest_artifact_version("model") == -1
+    with pytest.raises(NotFoundError, match="artifact 'model' not found"):
+        store.delete_artifact_by_name("model", "latest")
+    with pytest.raises(NotFoundError, match="artifact 'model' version 9 not found"):
+        store.delete_artifact_by_name("model", 9)
+
+
+def test_deleting_artifacts_removes_only_unreferenced_values_and_blobs(store):
+    write_session(store)
+    shared = save(store, "same bytes", node_id="sess-1-call")
+    save(store, "same bytes", node_id="sess-1-attr")  # a second value, same blob
+    own = save(store, "only mine", node_id="sess-1-imp")
+    store.write_artifact(artifact("a", 0, node_id="sess-1-call"))
+    store.write_artifact(artifact("b", 0, node_id="sess-1-call"))
+    store.write_artifact(artifact("c", 0, node_id="sess-1-imp"))
+    store.commit()
+    store.delete_artifact_by_name("a", 0)
+    assert store.node_value_in_db("sess-1-call", "exec-1")  # b still uses it
+    store.delete_artifact_by_name("b", 0)
+    assert not store.node_value_in_db("sess-1-call", "exec-1")
+    assert store.blobs.exists(shared.key)  # the attr value still points at it
+    store.delete_artifact_by_name("c", "all")
+    assert not store.blobs.exists(own.key)
+    store.delete_node_value_from_db("sess-1-attr", "exec-1")
+    assert not store.blobs.exists(shared.key)
+    with pytest.raises(NotFoundError):
+        store.delete_node_value_from_db("sess-1-attr", "exec-1")
+
+
+# -- versions and schema -------------------------------------------------------------------
+@pytest.mark.parametrize("given, expected", [
+    (0, 0), (3, 3), ("3", 3), ("2.0", 2), (4.0, 4), ("ALL", "all"), ("latest", "latest")])
+def test_versions_parse_as_lineapy_parses_them(given, expected):
+    assert parse_artifact_version(given) == expected
+
+
+@pytest.mark.parametrize("given", [-1, "-2", "one", "", None, True, [1], float("nan")])
+def test_bad_versions_are_refused_with_the_rule(given):
+    with pytest.raises(ValueError, match="Version"):
+        parse_artifact_version(given)
+
+
+def test_schema_is_idempotent_and_versioned(store, driver, neo4j_settings):
+    db = neo4j_settings.database
+    before = count(driver, db, "SHOW CONSTRAINTS YIELD name RETURN count(name)")
+    assert store.ensure_schema() == SCHEMA_VERSION
+    assert count(driver, db, "SHOW CONSTRAINTS YIELD name RETURN count(name)") == before >= 6
+    assert read_schema_version(driver, db) == SCHEMA_VERSION
+
+
+def test_a_store_from_a_newer_release_is_refused(store, driver, neo4j_settings):
+    driver.execute_query("MATCH (m:LineagraphSchema) SET m.version = 99",
+                         database_=neo4j_settings.database)
+    with pytest.raises(Exception, match="schema version 99"):
+        store.ensure_schema()
