@@ -19,10 +19,11 @@ from rich.table import Table
 from . import __version__
 from .connection import check_connection, open_driver, resolve_settings, server_info
 from .errors import ConfigurationError, LineagraphError
+from .config import home_dir as config_home
 from .server import ManagedServer
 
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
 
 NOT_RUNNING_EXIT = 3  # as LSB `status` does
 
@@ -230,34 +231,97 @@ def info(obj: Context, as_json):
         )
 
 
+# -- init -------------------------------------------------------------------------------
+@cli.command("init")
+@click.pass_obj
+def init(obj: Context):
+    """Create the store's constraints and indexes (idempotent) and record the schema version.
+
+    \b
+    Example:
+      lineagraph init
+      NEO4J_URI=neo4j+s://xxxx.databases.neo4j.io NEO4J_PASSWORD=... lineagraph init
+    """
+    from .schema import ensure_schema
+
+    settings = obj.settings()
+    driver = open_driver(settings)
+    try:
+        version = _translated(settings, lambda: ensure_schema(driver, settings.database))
+    finally:
+        driver.close()
+    out_console.print(f"Schema version {version} is in place at {settings}.")
+
+
+def _translated(settings, action):
+    """Run ``action``; driver errors become one-line StoreUnavailableErrors."""
+    from neo4j import exceptions as neo4j_errors
+
+    from .connection import translate
+
+    try:
+        return action()
+    except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as err:
+        raise translate(err, settings) from None
+
+
 # -- demo -------------------------------------------------------------------------------
 @cli.command("demo")
 @click.pass_obj
 def demo(obj: Context):
-    """Start the local Neo4j if needed and show what lineagraph connects to.
+    """Store the lineage of a tiny script, read it back, and show where to look at it.
+
+    Starts the local Neo4j first when NEO4J_URI is not set.
 
     \b
     Example:
       lineagraph demo
     """
+    from .demo import ARTIFACT_NAME, SCRIPT, record_demo_session
+    from .store import GraphLineaDB
+
     started = time.monotonic()
     settings = obj.settings()
     driver = open_driver(settings)
     try:
-        facts = server_info(driver, settings)
+        facts = _translated(settings, lambda: server_info(driver, settings))
+        out_console.print(
+            f"Connected to {facts['name']} {facts['version']} {facts['edition']} at "
+            f"{facts['uri']} in {time.monotonic() - started:.1f} s."
+        )
+        blobs = (obj.home or config_home()) / "blobs"
+        db = GraphLineaDB(driver, database=settings.database, blobs=blobs)
+        _translated(settings, db.ensure_schema)
+        out_console.print("\nThe script whose lineage we record:")
+        out_console.print(SCRIPT, markup=False, highlight=False)
+        artifact = _translated(settings, lambda: record_demo_session(db))
+        stats = db.last_commit
+        out_console.print(
+            f"Stored {stats.nodes} nodes and {stats.edges} dependencies in one commit "
+            f"({stats.statements} statements, {stats.seconds * 1000:.0f} ms)."
+        )
+        value = db.load_node_value(artifact.node_id, artifact.execution_id)
+        out_console.print(
+            f"Artifact [bold]{artifact.name}[/bold] version {artifact.version} = {value!r} "
+            f"(loaded from the blob store after its sha256 checked out)."
+        )
+        libraries = db.get_libraries_for_session(db.get_node_by_id(artifact.node_id).session_id)
+        out_console.print("Libraries used: " + ", ".join(lib.name for lib in libraries))
     finally:
         driver.close()
-    out_console.print(
-        f"Connected to {facts['name']} {facts['version']} {facts['edition']} at "
-        f"{facts['uri']} in {time.monotonic() - started:.1f} s."
-    )
     if not obj.uri:
         status = obj.server().status()
-        out_console.print(f"Neo4j Browser: {status.browser_url}")
+        out_console.print(f"\nNeo4j Browser: {status.browser_url}")
         out_console.print(
             f"  connect to {status.bolt_uri} as user {status.user}; the password is in "
             f"{status.password_file} (`lineagraph neo4j password` prints it)"
         )
+    out_console.print("  then paste:", markup=False)
+    out_console.print(
+        f"  MATCH p = (:Artifact {{name: '{ARTIFACT_NAME}'}})-[:OF_NODE]->(:Node)-[*0..]->(:Node) "
+        "RETURN p",
+        markup=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

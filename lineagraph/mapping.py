@@ -168,6 +168,21 @@ def record_to_node(node: dict, deps: list[dict], location: dict | None) -> BaseN
 
 
 # -- sessions, source code, executions, artifacts, values --------------------------------
+def check_datetimes(model: Any, *fields: str) -> None:
+    """Neo4j keeps naive datetimes as LocalDateTime and aware ones as DateTime, whose UTC
+    offset must be a whole number of minutes; refuse others before anything is sent."""
+    for name in fields:
+        value = getattr(model, name, None)
+        if isinstance(value, datetime.datetime) and value.utcoffset() is not None:
+            offset = value.utcoffset()
+            if offset.seconds % 60 or offset.microseconds:
+                raise ValueError(
+                    f"{type(model).__name__}.{name} = {value.isoformat()} has a UTC offset "
+                    f"of {offset}, not a whole number of minutes, which Neo4j cannot store; "
+                    "convert it to UTC first"
+                )
+
+
 def to_python_datetime(value: Any) -> Any:
     if isinstance(value, Neo4jDateTime):
         return value.to_native()

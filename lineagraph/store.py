@@ -39,6 +39,7 @@ from .mapping import (
     NODE_LABELS,
     artifact_from_props,
     artifact_to_props,
+    check_datetimes,
     execution_to_props,
     node_to_row,
     node_value_from_props,
@@ -215,9 +216,11 @@ class GraphLineaDB:
 
     # -- writers (buffered until commit) ------------------------------------------------
     def write_context(self, context: SessionContext) -> None:
+        check_datetimes(context, "creation_time")
         self._unit.contexts[context.id] = context
 
     def write_execution(self, execution: Execution) -> None:
+        check_datetimes(execution, "timestamp")
         self._unit.executions[execution.id] = execution
 
     def write_source_code(self, source_code: SourceCode) -> None:
@@ -246,11 +249,13 @@ class GraphLineaDB:
                 f"value of node {node_value.node_id} (execution {node_value.execution_id}) "
                 f"points at blob {node_value.value!r}, which is not in {self.blobs.root}"
             ) from None
+        check_datetimes(node_value, "start_time", "end_time")
         key = (node_value.node_id, node_value.execution_id)
         self._unit.node_values[key] = (node_value, info)
 
     def write_artifact(self, artifact: Artifact) -> None:
         """Buffer an artifact; a name and version already taken is refused at once."""
+        check_datetimes(artifact, "date_created")
         key = (artifact.name, artifact.version)
         if key in self._unit.artifacts or self._read(
             "store.artifact_by_name", name=artifact.name, version=artifact.version
@@ -298,6 +303,10 @@ class GraphLineaDB:
             raise LineagraphError(
                 f"commit failed ({err.code}), nothing of it was stored: {_first_line(err)}"
             ) from None
+        except (ValueError, TypeError, OverflowError) as err:  # a value the driver can't send
+            raise LineagraphError(
+                f"commit failed, nothing of it was stored: {type(err).__name__}: {err}"
+            ) from err
         stats.seconds = time.perf_counter() - started
         self.last_commit = stats
         return stats

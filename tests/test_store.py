@@ -396,3 +396,18 @@ def test_a_store_from_a_newer_release_is_refused(store, driver, neo4j_settings):
                          database_=neo4j_settings.database)
     with pytest.raises(Exception, match="schema version 99"):
         store.ensure_schema()
+
+
+def test_a_datetime_neo4j_cannot_store_is_refused_when_written(store):
+    odd = datetime.timezone(datetime.timedelta(minutes=5, seconds=30))
+    with pytest.raises(ValueError, match="not a whole number of minutes"):
+        store.write_execution(execution().model_copy(update={"timestamp": T0.replace(tzinfo=odd)}))
+
+
+def test_aware_and_naive_datetimes_round_trip(store):
+    aware = T0.replace(tzinfo=datetime.timezone(datetime.timedelta(hours=-5)))
+    store.write_execution(execution("e-aware").model_copy(update={"timestamp": aware}))
+    store.write_context(session("s-aware", "e-aware").model_copy(update={"creation_time": T0}))
+    store.commit()
+    ctx = store.get_session_context("s-aware")
+    assert ctx.creation_time == T0 and ctx.creation_time.tzinfo is None
