@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
@@ -67,6 +68,7 @@ from .schema import ensure_schema
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 5000
+DEFAULT_CACHE_SIZE = 200_000
 ARTIFACT_MIN_VERSION = 0
 
 
@@ -126,6 +128,31 @@ class _Unit:
                         self.node_values, self.artifacts, self.variables))
 
 
+class _LRU:
+    """A bounded read cache of models keyed by (kind, id)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
+
+    def get(self, kind: str, key: str) -> Any:
+        item = self._items.get((kind, key))
+        if item is not None:
+            self._items.move_to_end((kind, key))
+        return item
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        if self.size <= 0:
+            return
+        self._items[(kind, key)] = value
+        self._items.move_to_end((kind, key))
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 def _batches(rows: list, size: int) -> Iterable[list]:
     for start in range(0, len(rows), size):
         yield rows[start:start + size]
@@ -142,6 +169,7 @@ class GraphLineaDB:
         blobs: BlobStore | Path | str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         owns_driver: bool = False,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ):
         self.driver = driver
         self.database = database
@@ -152,6 +180,10 @@ class GraphLineaDB:
         self._owns_driver = owns_driver
         self._unit = _Unit()
         self.last_commit = CommitStats()
+        # LineaPy nodes, sessions and source code never change once written (a node is
+        # only ever rewritten with the same content), so what this instance has read or
+        # committed can be served again without a round trip. Commits refresh it.
+        self._cache = _LRU(cache_size)
 
     @classmethod
     def from_environment(
@@ -203,16 +235,27 @@ class GraphLineaDB:
             if row["location"]:
                 location = {"position": row["location"]["position"],
                             "code": codes[row["location"]["code_id"]]}
-            nodes.append(record_to_node(row["node"], row["deps"], location))
+            node = record_to_node(row["node"], row["deps"], location)
+            self._cache.put("node", node.id, node)
+            nodes.append(node)
         return nodes
 
     def _source_codes(self, ids: set[str]) -> dict[str, SourceCode]:
         found = {i: c for i, c in self._unit.source_codes.items() if i in ids}
+        for i in ids:
+            if i not in found and (cached := self._cache.get("code", i)) is not None:
+                found[i] = cached
         missing = [i for i in ids if i not in found]
         if missing:
             for row in self._read("store.source_codes_by_ids", ids=missing):
-                found[row["code"]["id"]] = source_code_from_props(row["code"])
+                code = source_code_from_props(row["code"])
+                found[code.id] = code
+                self._cache.put("code", code.id, code)
         return found
+
+    def clear_cache(self) -> None:
+        """Forget what was read; the next reads go to Neo4j."""
+        self._cache.clear()
 
     # -- writers (buffered until commit) ------------------------------------------------
     def write_context(self, context: SessionContext) -> None:
@@ -308,6 +351,12 @@ class GraphLineaDB:
                 f"commit failed, nothing of it was stored: {type(err).__name__}: {err}"
             ) from err
         stats.seconds = time.perf_counter() - started
+        for node in unit.nodes.values():
+            self._cache.put("node", node.id, node)
+        for context in unit.contexts.values():
+            self._cache.put("session", context.id, context)
+        for code in unit.source_codes.values():
+            self._cache.put("code", code.id, code)
         self.last_commit = stats
         return stats
 
@@ -334,6 +383,9 @@ class GraphLineaDB:
     def get_node_by_id(self, linea_id: LineaID) -> BaseNode:
         if linea_id in self._unit.nodes:
             return self._unit.nodes[linea_id]
+        cached = self._cache.get("node", linea_id)
+        if cached is not None:
+            return cached
         rows = self._read("store.node_by_id", id=linea_id, dependency_types=DEPENDENCY_TYPES)
         if not rows:
             raise NotFoundError(f"node {linea_id!r} not found")
@@ -349,10 +401,15 @@ class GraphLineaDB:
     def get_session_context(self, linea_id: LineaID) -> SessionContext:
         if linea_id in self._unit.contexts:
             return self._unit.contexts[linea_id]
+        cached = self._cache.get("session", linea_id)
+        if cached is not None:
+            return cached
         rows = self._read("store.session_context", id=linea_id)
         if not rows:
             raise NotFoundError(f"session {linea_id!r} not found")
-        return session_from_props(rows[0]["session"])
+        context = session_from_props(rows[0]["session"])
+        self._cache.put("session", context.id, context)
+        return context
 
     def get_source_code_for_session(self, session_id: LineaID) -> str:
         """A script's source, or a Jupyter session's cells joined in execution order."""

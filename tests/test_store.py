@@ -411,3 +411,23 @@ def test_aware_and_naive_datetimes_round_trip(store):
     store.commit()
     ctx = store.get_session_context("s-aware")
     assert ctx.creation_time == T0 and ctx.creation_time.tzinfo is None
+
+
+def test_the_read_cache_follows_commits_and_ignores_failed_ones(store, driver, neo4j_settings):
+    write_session(store)
+    store.commit()
+    original = store.get_node_by_id("sess-1-getattr")
+    assert original.name == "getattr"
+    # a later commit rewrites the node: this instance sees the new content at once
+    store.write_node(original.model_copy(update={"name": "getattr2"}))
+    store.commit()
+    assert store.get_node_by_id("sess-1-getattr").name == "getattr2"
+    # a failed commit leaves both the store and the cache as they were
+    store.write_node(original.model_copy(update={"name": "never-stored"}))
+    store.write_node(CallNode(id="dangling", session_id="sess-1", function_id="nowhere"))
+    with pytest.raises(NotFoundError):
+        store.commit()
+    assert store.get_node_by_id("sess-1-getattr").name == "getattr2"
+    fresh = GraphLineaDB(driver, database=neo4j_settings.database, blobs=store.blobs.root,
+                         cache_size=0)
+    assert fresh.get_node_by_id("sess-1-getattr").name == "getattr2"
