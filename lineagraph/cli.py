@@ -265,6 +265,78 @@ def _translated(settings, action):
         raise translate(err, settings) from None
 
 
+# -- import-lineapy ----------------------------------------------------------------------
+@cli.command("import-lineapy")
+@click.argument("sqlite_path", metavar="PATH", type=click.Path(path_type=Path))
+@click.option("--pickles", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Folder of LineaPy's pickles. [default: PATH's folder/pickles]")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def import_lineapy_cmd(obj: Context, sqlite_path, pickles, as_json):
+    """Import a LineaPy database: sessions, graphs, artifacts and pickled values.
+
+    Idempotent and resumable: run it again after an interruption, or after LineaPy
+    recorded more sessions, and only what is missing is added. An artifact whose name
+    and version exist with other content is reported as a conflict, never overwritten.
+
+    \b
+    Example:
+      lineagraph import-lineapy ~/.lineapy/db.sqlite --pickles ~/.lineapy/linea_pickles
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .importer import import_lineapy, summarize
+
+    with _store(obj) as db:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("nodes"), TimeElapsedColumn(), console=err_console,
+                      transient=True, disable=as_json) as bar:
+            task = bar.add_task("reading", total=None)
+
+            def progress(what: str, done: int, total: int) -> None:
+                bar.update(task, description=f"importing {what}", completed=done, total=total)
+
+            report = _translated(db_settings(obj), lambda: import_lineapy(
+                db, sqlite_path, pickles, progress=progress))
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+        return
+    table = Table(title=f"Imported {sqlite_path}", show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in summarize(report):
+        table.add_row(label, value)
+    out_console.print(table)
+    for line in report.values_missing:
+        err_console.print(f"[yellow]missing pickle:[/yellow] {line}")
+    for line in report.artifact_conflicts:
+        err_console.print(f"[yellow]conflict:[/yellow] {line}")
+
+
+def db_settings(obj: Context):
+    return obj._settings
+
+
+class _store:
+    """Open a GraphLineaDB for one command; close (and commit) at the end."""
+
+    def __init__(self, obj: Context):
+        self.obj = obj
+
+    def __enter__(self):
+        from .store import GraphLineaDB
+
+        settings = self.obj.settings()
+        self.obj._settings = settings
+        blobs = (self.obj.home or config_home()) / "blobs"
+        self.db = GraphLineaDB(open_driver(settings), database=settings.database, blobs=blobs,
+                               owns_driver=True)
+        return self.db
+
+    def __exit__(self, *exc):
+        return self.db.__exit__(*exc)
+
+
 # -- demo -------------------------------------------------------------------------------
 @cli.command("demo")
 @click.pass_obj
