@@ -170,17 +170,48 @@ def record_to_node(node: dict, deps: list[dict], location: dict | None) -> BaseN
 # -- sessions, source code, executions, artifacts, values --------------------------------
 def check_datetimes(model: Any, *fields: str) -> None:
     """Neo4j keeps naive datetimes as LocalDateTime and aware ones as DateTime, whose UTC
-    offset must be a whole number of minutes; refuse others before anything is sent."""
+    offset must be a whole number of minutes within +-18 hours; refuse others before
+    anything is sent."""
     for name in fields:
         value = getattr(model, name, None)
         if isinstance(value, datetime.datetime) and value.utcoffset() is not None:
             offset = value.utcoffset()
-            if offset.seconds % 60 or offset.microseconds:
+            if offset.seconds % 60 or offset.microseconds or abs(offset) > _MAX_OFFSET:
                 raise ValueError(
                     f"{type(model).__name__}.{name} = {value.isoformat()} has a UTC offset "
-                    f"of {offset}, not a whole number of minutes, which Neo4j cannot store; "
-                    "convert it to UTC first"
+                    f"of {offset}, which Neo4j cannot store (whole minutes within +-18 "
+                    "hours only); convert it to UTC first"
                 )
+
+
+_MAX_OFFSET = datetime.timedelta(hours=18)
+
+
+def to_neo4j_datetime(value: Any) -> Any:
+    """Aware datetimes go to Neo4j with a fixed offset: same instant, same offset, but no
+    zoneinfo object (the driver crashes on some, CPython issue 125318)."""
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(datetime.timezone(value.utcoffset()))
+    return value
+
+
+def check_text(what: str, values: Iterable[Any]) -> None:
+    """Neo4j stores UTF-8: refuse strings Python allows but UTF-8 cannot encode
+    (lone surrogates), naming where they were."""
+    for value in values:
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise ValueError(
+                    f"{what} contains {value[err.start:err.end]!r} at position {err.start}, "
+                    "a lone surrogate that cannot be stored as UTF-8"
+                ) from None
+        elif isinstance(value, dict):
+            check_text(what, value.keys())
+            check_text(what, value.values())
+        elif isinstance(value, (list, tuple)):
+            check_text(what, value)
 
 
 def to_python_datetime(value: Any) -> Any:
@@ -211,7 +242,7 @@ def source_code_from_props(props: dict) -> SourceCode:
 def session_to_props(context: SessionContext) -> dict:
     props = context.model_dump()
     props["environment_type"] = context.environment_type.name
-    return {k: v for k, v in props.items() if v is not None}
+    return {k: to_neo4j_datetime(v) for k, v in props.items() if v is not None}
 
 
 def session_from_props(props: dict) -> SessionContext:
@@ -221,7 +252,7 @@ def session_from_props(props: dict) -> SessionContext:
 
 
 def execution_to_props(execution: Execution) -> dict:
-    return {k: v for k, v in execution.model_dump().items() if v is not None}
+    return {k: to_neo4j_datetime(v) for k, v in execution.model_dump().items() if v is not None}
 
 
 def execution_from_props(props: dict) -> Execution:
@@ -229,7 +260,7 @@ def execution_from_props(props: dict) -> Execution:
 
 
 def artifact_to_props(artifact: Artifact) -> dict:
-    return artifact.model_dump()
+    return {k: to_neo4j_datetime(v) for k, v in artifact.model_dump().items()}
 
 
 def artifact_from_props(props: dict) -> Artifact:
@@ -242,7 +273,7 @@ def artifact_from_props(props: dict) -> Artifact:
 def node_value_to_props(value: NodeValue) -> dict:
     props = value.model_dump()
     props["value_type"] = value.value_type.value if value.value_type else None
-    return {k: v for k, v in props.items() if v is not None}
+    return {k: to_neo4j_datetime(v) for k, v in props.items() if v is not None}
 
 
 def node_value_from_props(props: dict) -> NodeValue:

@@ -41,6 +41,7 @@ from .mapping import (
     artifact_from_props,
     artifact_to_props,
     check_datetimes,
+    check_text,
     execution_to_props,
     node_to_row,
     node_value_from_props,
@@ -260,6 +261,7 @@ class GraphLineaDB:
     # -- writers (buffered until commit) ------------------------------------------------
     def write_context(self, context: SessionContext) -> None:
         check_datetimes(context, "creation_time")
+        check_text(f"session {context.id!r}", [session_to_props(context)])
         self._unit.contexts[context.id] = context
 
     def write_execution(self, execution: Execution) -> None:
@@ -267,17 +269,21 @@ class GraphLineaDB:
         self._unit.executions[execution.id] = execution
 
     def write_source_code(self, source_code: SourceCode) -> None:
+        check_text(f"source code {source_code.id!r}", [source_code_to_props(source_code)])
         self._unit.source_codes[source_code.id] = source_code
 
     def write_node(self, node: BaseNode) -> None:
         if getattr(node, "node_type", None) not in NODE_LABELS:
             raise TypeError(f"not a lineage node: {node!r}")
+        check_text(f"node {node.id!r}", [node_to_row(node)])
         if node.source_location is not None:
             code = node.source_location.source_code
-            self._unit.source_codes.setdefault(code.id, code)
+            if code.id not in self._unit.source_codes:
+                self.write_source_code(code)
         self._unit.nodes[node.id] = node
 
     def write_assigned_variable(self, node_id: LineaID, variable_name: str) -> None:
+        check_text(f"variable of node {node_id!r}", [node_id, variable_name])
         names = self._unit.variables.setdefault(node_id, [])
         if variable_name not in names:
             names.append(variable_name)
@@ -299,6 +305,7 @@ class GraphLineaDB:
     def write_artifact(self, artifact: Artifact) -> None:
         """Buffer an artifact; a name and version already taken is refused at once."""
         check_datetimes(artifact, "date_created")
+        check_text(f"artifact {artifact.name!r}", [artifact_to_props(artifact)])
         key = (artifact.name, artifact.version)
         if key in self._unit.artifacts or self._read(
             "store.artifact_by_name", name=artifact.name, version=artifact.version

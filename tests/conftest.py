@@ -53,6 +53,7 @@ def neo4j_server(request, tmp_path_factory):
     """(settings, description) of the session's real Neo4j server."""
     from lineagraph.server import ManagedServer
     from lineagraph.server.docker import docker_answers
+    from lineagraph.server.ports import free_port
 
     cleanup = None
     try:
@@ -71,7 +72,9 @@ def neo4j_server(request, tmp_path_factory):
             what = f"testcontainers {IMAGE} at {settings.uri}"
         else:
             home = tmp_path_factory.mktemp("managed-neo4j")
-            server = ManagedServer(home=home, notify=lambda m: _announce(request.config, m))
+            # free ports, not 7687/7474: a developer's own server may be using those
+            server = ManagedServer(home=home, bolt_port=free_port(), http_port=free_port(),
+                                   notify=lambda m: _announce(request.config, m))
             server.start()
             cleanup = server.stop
             settings = server.connection_settings()

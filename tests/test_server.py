@@ -141,3 +141,32 @@ def test_without_docker_or_java_the_error_says_what_to_install(tmp_path, monkeyp
     message = str(caught.value)
     assert "no Docker engine answers" in message
     assert "Java 17" in message and "NEO4J_URI" in message
+
+
+@needs_java_backend
+def test_a_port_taken_between_the_check_and_the_bind_is_retried(tmp_path, monkeypatch):
+    import lineagraph.server as server_module
+
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+    real_choose = server_module.choose_ports
+    calls = []
+
+    def racy_choose(preferred):  # the first answer is stale: someone took the port since
+        calls.append(list(preferred))
+        chosen = real_choose(preferred)
+        return [taken, chosen[1]] if len(calls) == 1 else chosen
+
+    monkeypatch.setattr(server_module, "choose_ports", racy_choose)
+    messages: list[str] = []
+    server = ManagedServer(home=tmp_path, notify=messages.append)
+    try:
+        status = server.start()
+        assert len(calls) == 2 and any("retrying" in m for m in messages)
+        assert status.running and status.bolt_uri != f"bolt://127.0.0.1:{taken}"
+        check_connection(server.connection_settings())
+    finally:
+        squatter.close()
+        server.stop()

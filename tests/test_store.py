@@ -400,7 +400,7 @@ def test_a_store_from_a_newer_release_is_refused(store, driver, neo4j_settings):
 
 def test_a_datetime_neo4j_cannot_store_is_refused_when_written(store):
     odd = datetime.timezone(datetime.timedelta(minutes=5, seconds=30))
-    with pytest.raises(ValueError, match="not a whole number of minutes"):
+    with pytest.raises(ValueError, match="whole minutes"):
         store.write_execution(execution().model_copy(update={"timestamp": T0.replace(tzinfo=odd)}))
 
 
@@ -431,3 +431,29 @@ def test_the_read_cache_follows_commits_and_ignores_failed_ones(store, driver, n
     fresh = GraphLineaDB(driver, database=neo4j_settings.database, blobs=store.blobs.root,
                          cache_size=0)
     assert fresh.get_node_by_id("sess-1-getattr").name == "getattr2"
+
+
+def test_offsets_beyond_eighteen_hours_are_refused_when_written(store):
+    far = datetime.timezone(datetime.timedelta(hours=19))
+    with pytest.raises(ValueError, match=r"within \+-18 hours"):
+        store.write_context(session().model_copy(update={"creation_time": T0.replace(tzinfo=far)}))
+
+
+def test_a_zoneinfo_datetime_is_stored_as_the_same_instant_and_offset(store):
+    from zoneinfo import ZoneInfo
+
+    paris = datetime.datetime(2024, 7, 1, 12, tzinfo=ZoneInfo("Europe/Paris"))
+    store.write_execution(execution())
+    store.write_context(session().model_copy(update={"creation_time": paris}))
+    store.commit()
+    store.clear_cache()
+    got = store.get_session_context("sess-1").creation_time
+    assert got == paris and got.utcoffset() == datetime.timedelta(hours=2)
+
+
+def test_strings_utf8_cannot_hold_are_refused_naming_the_node(store):
+    store.write_execution(execution())
+    store.write_context(session())
+    with pytest.raises(ValueError, match="node 'bad' contains '\\\\ud800'"):
+        store.write_node(LiteralNode(id="bad", session_id="sess-1", value="x\ud800"))
+    assert store.commit().nodes == 0

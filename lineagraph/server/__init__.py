@@ -30,6 +30,7 @@ DEFAULT_HTTP_PORT = 7474
 DEFAULT_HEAP = "512m"
 DEFAULT_PAGECACHE = "512m"
 START_TIMEOUT = 180.0
+PORT_ATTEMPTS = 3
 
 
 class ServerStatus(BaseModel):
@@ -196,12 +197,30 @@ class ManagedServer:
             self.bolt_port or (previous.bolt_port if previous else DEFAULT_BOLT_PORT),
             self.http_port or (previous.http_port if previous else DEFAULT_HTTP_PORT),
         ]
-        bolt_port, http_port = choose_ports(preferred)
-        if [bolt_port, http_port] != preferred:
-            self.notify(
-                f"Port {preferred[0]} or {preferred[1]} is taken; using Bolt {bolt_port} "
-                f"and HTTP {http_port}."
-            )
+        started = time.monotonic()
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            ports = choose_ports(preferred)
+            if ports != preferred:
+                self.notify(f"Port {preferred[0]} or {preferred[1]} is taken; using Bolt "
+                            f"{ports[0]} and HTTP {ports[1]}.")
+            try:
+                self._launch(backend, *ports, timeout)
+                break
+            except ServerError as err:
+                # Another process may bind a port between our check and the server's
+                # bind: pick fresh ports and try again.
+                if "Address already in use" not in str(err) or attempt == PORT_ATTEMPTS:
+                    raise
+                self.notify(f"A port was taken while Neo4j started ({ports}); retrying.")
+                preferred = [0, 0]
+        status = self.status()
+        self.notify(
+            f"Neo4j {status.version} is up at {status.bolt_uri} "
+            f"(Browser: {status.browser_url}) after {time.monotonic() - started:.1f} s."
+        )
+        return status
+
+    def _launch(self, backend, bolt_port: int, http_port: int, timeout: float) -> None:
         self.state.write_state(
             ServerState(backend=backend.name, version=backend.version,
                         bolt_port=bolt_port, http_port=http_port)
@@ -210,7 +229,6 @@ class ManagedServer:
             f"Starting the local Neo4j {backend.version} ({backend.name} backend) "
             f"in {self.state.root} ..."
         )
-        started = time.monotonic()
         if isinstance(backend, JavaBackend):
             backend.write_config(bolt_port, http_port)
             pid = backend.launch()
@@ -225,12 +243,6 @@ class ManagedServer:
                 backend.terminate(pid, timeout=30)
             self.state.clear_pid()
             raise
-        status = self.status()
-        self.notify(
-            f"Neo4j {status.version} is up at {status.bolt_uri} "
-            f"(Browser: {status.browser_url}) after {time.monotonic() - started:.1f} s."
-        )
-        return status
 
     def _wait_ready(self, timeout: float, backend=None, pid: int | None = None) -> None:
         from ..connection import StoreUnavailableError, check_connection

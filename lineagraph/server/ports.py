@@ -35,10 +35,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def choose_ports(preferred: list[int]) -> list[int]:
-    """Keep each preferred port that is free; replace a taken one by a free one."""
+    """Keep each preferred port that is free; replace a taken one (or 0) by a free one."""
     chosen: list[int] = []
     for port in preferred:
-        candidate = port if port_is_free(port) else free_port()
+        candidate = port if port and port_is_free(port) else free_port()
         while candidate in chosen:
             candidate = free_port()
         chosen.append(candidate)
