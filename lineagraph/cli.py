@@ -337,6 +337,303 @@ class _store:
         return self.db.__exit__(*exc)
 
 
+# -- catalog: artifacts, values, sessions ---------------------------------------------------
+class _Version(click.ParamType):
+    """An artifact version by LineaPy's rules: an int >= 0, 'latest' or 'all'."""
+
+    name = "VERSION"
+
+    def convert(self, value, param, ctx):
+        from .store import parse_artifact_version
+
+        try:
+            return parse_artifact_version(value)
+        except ValueError as err:
+            self.fail(str(err).splitlines()[0], param, ctx)
+
+
+VERSION = _Version()
+
+
+def _one_version(version):
+    if version == "all":
+        raise click.BadParameter("takes one version (a number or 'latest'), not 'all'",
+                                 param_hint="--version")
+    return None if version == "latest" else version
+
+
+def _emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@cli.command("artifacts")
+@click.option("--name", metavar="NAME", help="Only versions of this artifact.")
+@click.option("--session", "session_id", metavar="ID", help="Only artifacts of this session.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def artifacts_cmd(obj: Context, name, session_id, as_json):
+    """List artifacts: name, version, date, node type, session and value.
+
+    \b
+    Example:
+      lineagraph artifacts
+      lineagraph artifacts --name model --json
+    """
+    from .catalog import list_artifacts
+
+    with _store(obj) as db:
+        infos = _translated(db_settings(obj), lambda: list_artifacts(db, name, session_id))
+    if as_json:
+        _emit_json([i.model_dump(mode="json") for i in infos])
+        return
+    if not infos:
+        out_console.print("No artifacts." + (" (filters: " + ", ".join(
+            f"{k}={v}" for k, v in (("name", name), ("session", session_id)) if v) + ")"
+            if name or session_id else ""))
+        return
+    table = Table(title=f"{len(infos)} artifact(s)")
+    table.add_column("name", overflow="fold")
+    table.add_column("version", justify="right")
+    table.add_column("created", no_wrap=True)
+    for column in ("node", "session", "value"):
+        table.add_column(column)
+    for i in infos:
+        value = f"{i.value_type or '?'} {_size(i.value_size)}" if i.blob else "-"
+        table.add_row(i.name, str(i.version), i.date_created.strftime("%Y-%m-%d %H:%M:%S"),
+                      i.node_type, i.session_id[:8], value)
+    out_console.print(table)
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+@cli.command("artifact")
+@click.argument("name")
+@click.option("--version", "version", type=VERSION, default="latest", show_default=True,
+              help="A version number or 'latest'.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def artifact_cmd(obj: Context, name, version, as_json):
+    """Show one artifact: node, session, execution, value type and size, date, code line.
+
+    \b
+    Example:
+      lineagraph artifact model
+      lineagraph artifact model --version 2 --json
+    """
+    from .catalog import artifact_info, node_source_line
+
+    with _store(obj) as db:
+        info = _translated(db_settings(obj), lambda: artifact_info(db, name, _one_version(version)))
+        line = _translated(db_settings(obj), lambda: node_source_line(db, info.node_id))
+    if as_json:
+        _emit_json({**info.model_dump(mode="json"), "source_line": line})
+        return
+    table = Table(show_header=False, box=None, title=f"{info.name} version {info.version}")
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in [
+        ("created", info.date_created.isoformat(sep=" ")), ("node", info.node_id),
+        ("node type", info.node_type), ("session", info.session_id),
+        ("execution", info.execution_id),
+        ("value", f"{info.value_type or 'unknown type'}, {_size(info.value_size)}"
+         if info.blob else "not stored"),
+        ("blob", info.blob or "-"), ("code", line or "-"),
+    ]:
+        table.add_row(label, value)
+    out_console.print(table)
+
+
+@cli.command("value")
+@click.argument("name")
+@click.option("--version", "version", type=VERSION, default="latest", show_default=True,
+              help="A version number or 'latest'.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the pickle to FILE instead of loading it.")
+@click.pass_obj
+def value_cmd(obj: Context, name, version, output):
+    """Show an artifact's value (a short repr), or write its pickle out.
+
+    The blob's sha256 is checked first; a blob changed on disk is refused. Showing a
+    value unpickles it, which runs code: do it only for values you trust. -o writes the
+    verified pickle without unpickling it.
+
+    \b
+    Example:
+      lineagraph value model
+      lineagraph value model --version 0 -o model.pkl
+    """
+    import reprlib
+
+    with _store(obj) as db:
+        artifact = _translated(db_settings(obj),
+                               lambda: db.get_artifact_by_name(name, _one_version(version)))
+        key = db.get_node_value_path(artifact.node_id, artifact.execution_id)
+        if output is not None:
+            data = db.blobs.get_bytes(key)
+            output.write_bytes(data)
+            out_console.print(f"Wrote {_size(len(data))} (sha256 {key}) to {output}.")
+            return
+        try:
+            value = db.blobs.load_value(key)
+        except (ModuleNotFoundError, AttributeError) as err:
+            raise LineagraphError(
+                f"cannot load {name!r} version {artifact.version} here: {err}; "
+                "use -o FILE to write the pickle out instead"
+            ) from None
+    shown = reprlib.Repr()
+    shown.maxstring = shown.maxother = 400
+    out_console.print(f"{name} version {artifact.version} ({type(value).__module__}."
+                      f"{type(value).__qualname__}):", markup=False)
+    out_console.print(shown.repr(value), markup=False)
+
+
+@cli.command("sessions")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def sessions_cmd(obj: Context, as_json):
+    """List sessions: id, kind, Python, creation time, nodes and artifacts.
+
+    \b
+    Example:
+      lineagraph sessions --json
+    """
+    from .catalog import list_sessions
+
+    with _store(obj) as db:
+        infos = _translated(db_settings(obj), lambda: list_sessions(db))
+    if as_json:
+        _emit_json([i.model_dump(mode="json") for i in infos])
+        return
+    if not infos:
+        out_console.print("No sessions.")
+        return
+    table = Table(title=f"{len(infos)} session(s)")
+    table.add_column("id", overflow="fold", min_width=36)
+    for column in ("kind", "python"):
+        table.add_column(column)
+    table.add_column("created", no_wrap=True)
+    for column in ("nodes", "artifacts"):
+        table.add_column(column, justify="right")
+    table.add_column("directory", overflow="fold")
+    for i in infos:
+        s = i.session
+        table.add_row(s.id, s.environment_type.name, s.python_version,
+                      s.creation_time.strftime("%Y-%m-%d %H:%M:%S"), str(i.nodes),
+                      str(i.artifacts), s.working_directory)
+    out_console.print(table)
+
+
+@cli.command("session")
+@click.argument("session_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def session_cmd(obj: Context, session_id, as_json):
+    """Show a session: its source, libraries, variables and artifacts.
+
+    \b
+    Example:
+      lineagraph session 6293df9e-71b0-41e6-8340-64c725b05818
+    """
+    from rich.syntax import Syntax
+
+    from .catalog import session_details
+
+    with _store(obj) as db:
+        details = _translated(db_settings(obj), lambda: session_details(db, session_id))
+    if as_json:
+        _emit_json(details)
+        return
+    s = details["session"]
+    out_console.print(f"[bold]Session {s['id']}[/bold] ({s['environment_type']}, Python "
+                      f"{s['python_version']}, created {s['creation_time']}, in "
+                      f"{s['working_directory']})")
+    out_console.print(Syntax(details["source"], "python", line_numbers=True))
+    out_console.print("[bold]Libraries:[/bold] " + (", ".join(
+        f"{lib['package_name'] or lib['name']} {lib['version'] or ''}".strip()
+        for lib in details["libraries"]) or "none"))
+    out_console.print("[bold]Variables:[/bold] " + (", ".join(sorted(
+        {v["name"] for v in details["variables"]})) or "none"))
+    out_console.print("[bold]Artifacts:[/bold] " + (", ".join(
+        f"{a['name']} v{a['version']}" for a in details["artifacts"]) or "none"))
+
+
+@cli.command("delete")
+@click.argument("name")
+@click.option("--version", "version", type=VERSION, required=True,
+              help="A version number, 'latest' or 'all'.")
+@click.pass_obj
+def delete_cmd(obj: Context, name, version):
+    """Delete an artifact version, its latest version, or all of them.
+
+    Values no artifact uses any more are deleted too, with their blobs.
+
+    \b
+    Example:
+      lineagraph delete model --version latest
+      lineagraph delete scratch --version all
+    """
+    with _store(obj) as db:
+        count = _translated(db_settings(obj), lambda: db.delete_artifact_by_name(name, version))
+    out_console.print(f"Deleted {count} version(s) of {name!r}.")
+
+
+@cli.command("gc")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def gc_cmd(obj: Context, dry_run, as_json):
+    """Remove blobs on disk that no stored value points at.
+
+    \b
+    Example:
+      lineagraph gc --dry-run
+    """
+    from .catalog import collect_garbage
+
+    with _store(obj) as db:
+        keys, freed = _translated(db_settings(obj), lambda: collect_garbage(db, dry_run))
+    if as_json:
+        _emit_json({"removed": [] if dry_run else keys, "unreferenced": keys,
+                    "bytes": freed, "dry_run": dry_run})
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    out_console.print(f"{verb} {len(keys)} unreferenced blob(s), {_size(freed) or '0 B'}.")
+
+
+@cli.command("export")
+@click.option("--session", "session_id", metavar="ID", required=True,
+              help="The session to export.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE instead of standard output.")
+@click.pass_obj
+def export_cmd(obj: Context, session_id, output):
+    """Export a session's lineage subgraph as JSON (nodes, edges, source, artifacts).
+
+    \b
+    Example:
+      lineagraph export --session 6293df9e-71b0-41e6-8340-64c725b05818 -o session.json
+    """
+    from .catalog import export_session
+
+    with _store(obj) as db:
+        data = _translated(db_settings(obj), lambda: export_session(db, session_id))
+    text = json.dumps(data, indent=2, default=str)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        out_console.print(f"Wrote {len(data['nodes'])} nodes and {len(data['edges'])} edges "
+                          f"to {output}.")
+
+
 # -- demo -------------------------------------------------------------------------------
 @cli.command("demo")
 @click.pass_obj

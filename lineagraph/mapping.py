@@ -246,7 +246,9 @@ def session_to_props(context: SessionContext) -> dict:
 
 
 def session_from_props(props: dict) -> SessionContext:
-    data = {k: to_python_datetime(v) for k, v in props.items()}
+    # the node may carry bookkeeping of ours (e.g. the importer's); take the model's fields
+    data = {k: to_python_datetime(v) for k, v in props.items()
+            if k in SessionContext.model_fields}
     data["environment_type"] = SessionType[data["environment_type"]]
     return SessionContext.model_validate(data)
 

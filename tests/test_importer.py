@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import wipe
+from lineagraph import GraphLineaDB
 from lineagraph.errors import ImportError_
 from lineagraph.importer import import_lineapy
 
@@ -92,8 +93,11 @@ def test_every_fixture_imports_with_counts_equal_to_lineapys_tables(store, case)
             got = graph_count(store, f"MATCH (n:Node {{session_id: $s}})-[r:{rel}]->() "
                                      "RETURN count(r)", s=sid)
             assert got == want, f"{case} {table}: {got} != {want}"
-        assert store.get_source_code_for_session(sid) == next(
+        fresh = GraphLineaDB(store.driver, database=store.database, blobs=store.blobs.root,
+                             cache_size=0)  # read from Neo4j, not from the writer's cache
+        assert fresh.get_source_code_for_session(sid) == next(
             s["session_code"] for s in expected["sessions"] if s["session_id"] == sid)
+        assert fresh.get_session_context(sid).id == sid
     assert graph_count(store, "MATCH (n:Node) RETURN count(n)") == counts["node"]
     assert graph_count(store, "MATCH (a:Artifact) RETURN count(a)") == counts["artifact"]
     assert graph_count(store, "MATCH (v:NodeValue) RETURN count(v)") == counts["node_value"]

@@ -1,0 +1,135 @@
+"""What the command line lists and exports: artifacts, sessions, blobs.
+
+Plain functions over a :class:`GraphLineaDB`; the CLI formats their results.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from .errors import NotFoundError
+from .mapping import DEPENDENCY_TYPES, artifact_from_props, session_from_props
+from .models import Artifact, SessionContext
+from .store import GraphLineaDB
+
+
+class ArtifactInfo(BaseModel):
+    name: str
+    version: int
+    date_created: datetime.datetime
+    node_id: str
+    node_type: str
+    session_id: str
+    execution_id: str
+    value_type: str | None = None
+    value_size: int | None = None
+    blob: str | None = None
+
+
+class SessionInfo(BaseModel):
+    session: SessionContext
+    nodes: int
+    artifacts: int
+
+
+def list_artifacts(db: GraphLineaDB, name: str | None = None,
+                   session_id: str | None = None) -> list[ArtifactInfo]:
+    rows = db._read("catalog.artifact_listing", name=name, session_id=session_id)
+    infos = []
+    for row in rows:
+        artifact: Artifact = artifact_from_props(row["artifact"])
+        value = row["value"] or {}
+        infos.append(ArtifactInfo(
+            **artifact.model_dump(), node_type=row["node_type"], session_id=row["session_id"],
+            value_type=value.get("value_type"), value_size=value.get("size"),
+            blob=value.get("value"),
+        ))
+    return infos
+
+
+def artifact_info(db: GraphLineaDB, name: str, version: int | None = None) -> ArtifactInfo:
+    artifact = db.get_artifact_by_name(name, version)
+    for info in list_artifacts(db, name=name):
+        if info.version == artifact.version:
+            return info
+    raise NotFoundError(f"artifact {name!r} version {artifact.version} not found")
+
+
+def list_sessions(db: GraphLineaDB) -> list[SessionInfo]:
+    return [SessionInfo(session=session_from_props(r["session"]), nodes=r["nodes"],
+                        artifacts=r["artifacts"])
+            for r in db._read("catalog.session_listing")]
+
+
+def node_source_line(db: GraphLineaDB, node_id: str) -> str | None:
+    """The source lines a node was recorded at, or None."""
+    rows = db._read("catalog.node_line", id=node_id)
+    if not rows:
+        return None
+    lines = rows[0]["code"].splitlines()
+    return "\n".join(lines[rows[0]["lineno"] - 1:rows[0]["end_lineno"]])
+
+
+def session_details(db: GraphLineaDB, session_id: str) -> dict[str, Any]:
+    context = db.get_session_context(session_id)
+    return {
+        "session": context.model_dump(mode="json"),
+        "source": db.get_source_code_for_session(session_id),
+        "libraries": [{"name": lib.name, "package_name": lib.package_name,
+                       "version": lib.version} for lib in db.get_libraries_for_session(session_id)],
+        "variables": [{"node_id": node_id, "name": name}
+                      for node_id, name in db.get_variables_for_session(session_id)],
+        "artifacts": [a.model_dump(mode="json") for a in db.get_artifacts_for_session(session_id)],
+    }
+
+
+def unreferenced_blobs(db: GraphLineaDB) -> list[str]:
+    """Blob keys on disk that no :NodeValue points at."""
+    referenced = {r["key"] for r in db._read("store.all_blob_keys")}
+    return [key for key in db.blobs.keys() if key not in referenced]
+
+
+def collect_garbage(db: GraphLineaDB, dry_run: bool = False) -> tuple[list[str], int]:
+    """Remove blobs nothing references; return their keys and the bytes freed."""
+    keys = unreferenced_blobs(db)
+    freed = 0
+    for key in keys:
+        freed += db.blobs.info(key).size
+        if not dry_run:
+            # checked again one by one: a value written since the listing keeps its blob
+            if db._read("store.blob_reference_counts", keys=[key])[0]["refs"] == 0:
+                db.blobs.delete(key)
+    return keys, freed
+
+
+def export_session(db: GraphLineaDB, session_id: str) -> dict[str, Any]:
+    """A session's subgraph as plain JSON: its context, source, nodes, edges, artifacts."""
+    context = db.get_session_context(session_id)
+    nodes = sorted(db.get_nodes_for_session(session_id), key=lambda n: n.id)
+    edges = db._read("catalog.session_edges", session_id=session_id,
+                     dependency_types=DEPENDENCY_TYPES)
+    return {
+        "format": "lineagraph.session/1",
+        "session": context.model_dump(mode="json"),
+        "source": db.get_source_code_for_session(session_id),
+        "nodes": [_node_json(n) for n in nodes],
+        "edges": [{"source": e["src"], "type": e["type"], "target": e["dst"],
+                   "properties": e["props"]} for e in edges],
+        "artifacts": [a.model_dump(mode="json") for a in db.get_artifacts_for_session(session_id)],
+    }
+
+
+def _node_json(node) -> dict[str, Any]:
+    data = node.model_dump(mode="json", exclude={"source_location"})
+    data["node_type"] = node.node_type.name
+    if node.source_location is not None:
+        loc = node.source_location
+        data["source_location"] = {"lineno": loc.lineno, "col_offset": loc.col_offset,
+                                   "end_lineno": loc.end_lineno,
+                                   "end_col_offset": loc.end_col_offset,
+                                   "source_code_id": loc.source_code.id}
+    return data
+

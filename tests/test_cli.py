@@ -1,0 +1,220 @@
+"""The command line as a person or a script uses it, against the real Neo4j."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from conftest import wipe
+from lineagraph import GraphLineaDB
+from lineagraph.cli import cli
+from lineagraph.importer import import_lineapy
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lineapy"
+KITCHEN = FIXTURES / "mixed_kitchen_sink"
+
+
+def all_commands(group: click.Group = cli, prefix: tuple = ()):
+    for name, command in sorted(group.commands.items()):
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, prefix + (name,))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in all_commands()], ids=" ".join)
+def test_every_command_has_help_with_an_example(path):
+    done = subprocess.run([sys.executable, "-m", "lineagraph.cli", *path, "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Example:" in done.stdout and "lineagraph " + path[0] in done.stdout
+
+
+def test_every_command_is_in_the_readme():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for path, command in all_commands():
+        if not isinstance(command, click.Group):
+            assert "lineagraph " + " ".join(path) in readme or (
+                path[0] == "neo4j" and "lineagraph neo4j" in readme), path
+
+
+@pytest.fixture(scope="module")
+def imported(neo4j_settings, driver, tmp_path_factory):
+    """The kitchen-sink fixture imported once; the environment that reaches it."""
+    home = tmp_path_factory.mktemp("cli-home")
+    wipe(driver, neo4j_settings.database)
+    db = GraphLineaDB(driver, database=neo4j_settings.database, blobs=home / "blobs")
+    import_lineapy(db, KITCHEN / "db.sqlite")
+    env = dict(os.environ, NEO4J_URI=neo4j_settings.uri,
+               NEO4J_USERNAME=neo4j_settings.username,
+               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+               NEO4J_DATABASE=neo4j_settings.database, LINEAGRAPH_HOME=str(home),
+               COLUMNS="200")
+    return env, home, db
+
+
+def run(env, *args):
+    return subprocess.run([sys.executable, "-m", "lineagraph.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+EXPECTED = json.loads((KITCHEN / "expected.json").read_text())
+
+
+def test_artifacts_lists_every_version_as_a_table_and_as_json(imported):
+    env, _, _ = imported
+    table = run(env, "artifacts")
+    assert table.returncode == 0, table.stderr
+    for art in EXPECTED["artifacts"]:
+        assert art["name"] in table.stdout
+    listed = json.loads(run(env, "artifacts", "--json").stdout)
+    assert sorted((a["name"], a["version"]) for a in listed) == sorted(
+        (a["name"], a["version"]) for a in EXPECTED["artifacts"])
+    only = json.loads(run(env, "artifacts", "--name", "ks_coefs", "--json").stdout)
+    assert [a["version"] for a in only] == [0, 1]
+    session = EXPECTED["sessions"][0]["session_id"]
+    assert len(json.loads(run(env, "artifacts", "--session", session, "--json").stdout)) == 6
+    assert json.loads(run(env, "artifacts", "--session", "nope", "--json").stdout) == []
+
+
+def test_artifact_shows_the_latest_version_with_its_code_line(imported):
+    env, _, _ = imported
+    done = run(env, "artifact", "ks_coefs", "--json")
+    info = json.loads(done.stdout)
+    latest = max((a for a in EXPECTED["artifacts"] if a["name"] == "ks_coefs"),
+                 key=lambda a: a["version"])
+    assert info["version"] == latest["version"] and info["node_id"] == latest["node_id"]
+    assert info["node_type"] == latest["node_type"] and info["value_size"] > 0
+    assert latest["node_location"][0] is None and info["source_line"] is None
+    first = next(a for a in EXPECTED["artifacts"] if (a["name"], a["version"]) == ("ks_coefs", 0))
+    script_lines = (KITCHEN / "script.py").read_text().splitlines()
+    info = json.loads(run(env, "artifact", "ks_coefs", "--version", "0", "--json").stdout)
+    assert info["source_line"] == script_lines[first["node_location"][0] - 1]
+    people = run(env, "artifact", "ks_coefs", "--version", "0")
+    assert people.returncode == 0 and "ks_coefs version 0" in people.stdout
+    assert script_lines[first["node_location"][0] - 1].strip() in people.stdout
+
+
+def test_value_shows_a_short_repr_or_writes_the_verified_pickle(imported, tmp_path):
+    env, _, _ = imported
+    art = next(a for a in EXPECTED["artifacts"] if a["name"] == "ks_ratio")
+    shown = run(env, "value", "ks_ratio")
+    assert shown.returncode == 0, shown.stderr
+    assert art["value_repr"] in shown.stdout
+    out = tmp_path / "v.pkl"
+    written = run(env, "value", "ks_ratio", "-o", str(out))
+    assert written.returncode == 0
+    assert out.read_bytes() == (KITCHEN / "pickles" / art["pickle"]).read_bytes()
+
+
+def test_a_value_without_its_library_says_to_write_it_out(imported):
+    env, _, _ = imported
+    try:
+        import sklearn  # noqa: F401
+        pytest.skip("scikit-learn is installed here, so the model loads")
+    except ImportError:
+        pass
+    done = run(env, "value", "ks_model")
+    assert done.returncode == 1
+    assert "use -o FILE" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sessions_and_session(imported):
+    env, _, _ = imported
+    listed = json.loads(run(env, "sessions", "--json").stdout)
+    assert [(s["session"]["id"], s["nodes"], s["artifacts"]) for s in listed] == [
+        (EXPECTED["sessions"][0]["session_id"], 205, 6)]
+    sid = listed[0]["session"]["id"]
+    table = run(env, "sessions")
+    assert sid in table.stdout and "205" in table.stdout
+    details = json.loads(run(env, "session", sid, "--json").stdout)
+    assert details["source"] == EXPECTED["sessions"][0]["session_code"]
+    assert {lib["package_name"] for lib in details["libraries"]} >= {"numpy", "pandas", "sklearn"}
+    assert {"SEED", "trace"} <= {v["name"] for v in details["variables"]}
+    assert len(details["artifacts"]) == 6
+    people = run(env, "session", sid)
+    assert "Libraries:" in people.stdout and "ks_coefs v1" in people.stdout
+
+
+def test_export_writes_a_session_subgraph_other_tools_can_read(imported, tmp_path):
+    env, _, _ = imported
+    sid = EXPECTED["sessions"][0]["session_id"]
+    out = tmp_path / "s.json"
+    done = run(env, "export", "--session", sid, "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text())
+    counts = EXPECTED["table_counts"]
+    assert data["format"] == "lineagraph.session/1" and len(data["nodes"]) == counts["node"]
+    ids = {n["id"] for n in data["nodes"]}
+    assert all(e["source"] in ids and e["target"] in ids for e in data["edges"])
+    assert len([e for e in data["edges"] if e["type"] == "POSITIONAL_ARG"]) == \
+        counts["positional_arg"]
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (("artifact", "no-such-thing"), 4, "error: artifact 'no-such-thing' not found"),
+    (("artifact", "ks_coefs", "--version", "7"), 4, "error: artifact 'ks_coefs' version 7 not found"),
+    (("session", "no-such-session"), 4, "error: session 'no-such-session' not found"),
+    (("delete", "no-such-thing", "--version", "all"), 4, "error: artifact 'no-such-thing' not found"),
+])
+def test_errors_are_one_line_with_meaningful_exit_codes(imported, args, code, message):
+    env, _, _ = imported
+    done = run(env, *args)
+    assert done.returncode == code
+    assert done.stderr.strip() == message
+
+
+def test_a_bad_version_is_a_usage_error(imported):
+    env, _, _ = imported
+    done = run(env, "artifact", "ks_coefs", "--version", "x")
+    assert done.returncode == 2 and "Invalid value for '--version'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_debug_shows_the_traceback(imported):
+    env, _, _ = imported
+    done = run(env, "--debug", "artifact", "no-such-thing")
+    assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+def test_a_blob_changed_on_disk_is_refused(imported):
+    env, home, db = imported
+    art = next(a for a in EXPECTED["artifacts"] if a["name"] == "ks_bins")
+    key = db.get_node_value_path(art["node_id"], art["execution_id"])
+    path = db.blobs.path(key)
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+        done = run(env, "value", "ks_bins")
+        assert done.returncode == 6 and key in done.stderr and "Traceback" not in done.stderr
+        assert run(env, "value", "ks_bins", "-o", str(home / "x.pkl")).returncode == 6
+    finally:
+        path.write_bytes(original)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == key
+
+
+def test_delete_and_gc(neo4j_settings, empty_db, tmp_path):
+    home = tmp_path / "home"
+    db = GraphLineaDB(empty_db, database=neo4j_settings.database, blobs=home / "blobs")
+    import_lineapy(db, FIXTURES / "delete_artifact" / "db.sqlite")
+    env = dict(os.environ, NEO4J_URI=neo4j_settings.uri,
+               NEO4J_USERNAME=neo4j_settings.username,
+               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+               NEO4J_DATABASE=neo4j_settings.database, LINEAGRAPH_HOME=str(home))
+    done = run(env, "delete", "temp", "--version", "latest")
+    assert done.returncode == 0 and "Deleted 1 version(s) of 'temp'" in done.stdout
+    assert [a["version"] for a in json.loads(run(env, "artifacts", "--name", "temp", "--json").stdout)] == [0]
+    orphan = db.blobs.put_bytes(b"nobody points at me")
+    dry = json.loads(run(env, "gc", "--dry-run", "--json").stdout)
+    assert dry["unreferenced"] == [orphan.key] and db.blobs.exists(orphan.key)
+    real = run(env, "gc")
+    assert real.returncode == 0 and "Removed 1 unreferenced blob(s)" in real.stdout
+    assert not db.blobs.exists(orphan.key)
+    for row in db.get_all_artifacts():  # what is still referenced is still there
+        assert db.blobs.exists(db.get_node_value_path(row.node_id, row.execution_id))
