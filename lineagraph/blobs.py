@@ -16,6 +16,7 @@ import os
 import pickle
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Optional, Union
 
@@ -124,6 +125,7 @@ class BlobStore:
         key = hashlib.sha256(data).hexdigest()
         info = BlobInfo(key=key, sha256=key, size=len(data))
         if self._intact(key):
+            self._touch(key)
             return info
         target = self.path(key)
         self._ensure_root()
@@ -173,6 +175,7 @@ class BlobStore:
             info = BlobInfo(key=key, sha256=key, size=size)
             if self._intact(key):
                 temp.unlink()
+                self._touch(key)
                 return info
             target = self.path(key)
             self._make_dir(target.parent)
@@ -239,6 +242,18 @@ class BlobStore:
         changed or replaced on disk raises ``CorruptBlobError`` and is never unpickled.
         """
         return pickle.loads(self.get_bytes(key))
+
+    def _touch(self, key: str) -> None:
+        # A fresh mtime tells garbage collection that someone is about to point at this
+        # blob again, so a collector with a grace period leaves it alone.
+        try:
+            os.utime(self.path(key))
+        except OSError:
+            pass
+
+    def age(self, key: str) -> float:
+        """Seconds since the blob was last written or stored again."""
+        return time.time() - self.path(key).stat().st_mtime
 
     def exists(self, key: str) -> bool:
         """Whether a file is stored for ``key`` (its content is not checked)."""

@@ -92,9 +92,11 @@ def unreferenced_blobs(db: GraphLineaDB) -> list[str]:
     return [key for key in db.blobs.keys() if key not in referenced]
 
 
-def collect_garbage(db: GraphLineaDB, dry_run: bool = False) -> tuple[list[str], int]:
-    """Remove blobs nothing references; return their keys and the bytes freed."""
-    keys = unreferenced_blobs(db)
+def collect_garbage(db: GraphLineaDB, dry_run: bool = False,
+                    grace_seconds: float = 600.0) -> tuple[list[str], int]:
+    """Remove blobs nothing references and nobody stored in the last ``grace_seconds``
+    (a writer may be about to commit a value pointing at it); return keys and bytes."""
+    keys = [k for k in unreferenced_blobs(db) if db.blobs.age(k) >= grace_seconds]
     freed = 0
     for key in keys:
         freed += db.blobs.info(key).size

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -51,7 +52,7 @@ class Context:
 
 
 def _notify(message: str) -> None:
-    err_console.print(f"[dim]{message}[/dim]", soft_wrap=True)
+    err_console.print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -127,10 +128,12 @@ def neo4j_start(obj: Context, backend, heap, pagecache, bolt_port, http_port, ti
     """
     server = obj.server(backend=backend, heap=heap, pagecache=pagecache,
                         bolt_port=bolt_port, http_port=http_port)
-    before = server.status()
     status = server.start(timeout=timeout)
-    if before.running:
+    if server.already_running:
         _notify(f"Neo4j is already running at {status.bolt_uri}.")
+        if any((heap, pagecache, bolt_port, http_port, backend)):
+            _notify("Its settings were not changed: stop it first to apply --heap, "
+                    "--pagecache, ports or --backend.")
     _print_status(status)
 
 
@@ -269,7 +272,8 @@ def _translated(settings, action):
 @cli.command("import-lineapy")
 @click.argument("sqlite_path", metavar="PATH", type=click.Path(path_type=Path))
 @click.option("--pickles", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="Folder of LineaPy's pickles. [default: PATH's folder/pickles]")
+              help="Folder of LineaPy's pickles. [default: linea_pickles (LineaPy's own "
+                   "layout) or pickles beside PATH]")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 def import_lineapy_cmd(obj: Context, sqlite_path, pickles, as_json):
@@ -308,9 +312,12 @@ def import_lineapy_cmd(obj: Context, sqlite_path, pickles, as_json):
         table.add_row(label, value)
     out_console.print(table)
     for line in report.values_missing:
-        err_console.print(f"[yellow]missing pickle:[/yellow] {line}")
+        err_console.print(f"[yellow]missing pickle:[/yellow] {escape(line)}")
+    if report.values_missing and not report.values_imported:
+        err_console.print(f"[yellow]No pickle was found in {escape(report.pickles)}: "
+                          "is that LineaPy's pickle folder? (--pickles DIR)[/yellow]")
     for line in report.artifact_conflicts:
-        err_console.print(f"[yellow]conflict:[/yellow] {line}")
+        err_console.print(f"[yellow]conflict:[/yellow] {escape(line)}")
 
 
 def db_settings(obj: Context):
@@ -587,19 +594,24 @@ def delete_cmd(obj: Context, name, version):
 
 @cli.command("gc")
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("--grace", type=float, default=600.0, show_default=True, metavar="SECONDS",
+              help="Keep blobs stored more recently than this (a writer may be about to "
+                   "commit a value pointing at them).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
-def gc_cmd(obj: Context, dry_run, as_json):
+def gc_cmd(obj: Context, dry_run, grace, as_json):
     """Remove blobs on disk that no stored value points at.
 
     \b
     Example:
       lineagraph gc --dry-run
+      lineagraph gc --grace 0
     """
     from .catalog import collect_garbage
 
     with _store(obj) as db:
-        keys, freed = _translated(db_settings(obj), lambda: collect_garbage(db, dry_run))
+        keys, freed = _translated(db_settings(obj),
+                                  lambda: collect_garbage(db, dry_run, grace))
     if as_json:
         _emit_json({"removed": [] if dry_run else keys, "unreferenced": keys,
                     "bytes": freed, "dry_run": dry_run})
@@ -711,10 +723,15 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         first, *rest = str(err).splitlines() or [type(err).__name__]
-        err_console.print(f"[red]error:[/red] {first}", soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(first)}", soft_wrap=True)
         for line in rest:
             err_console.print(line, soft_wrap=True, markup=False)
         sys.exit(err.exit_code)
+    except OSError as err:  # a file we were asked to read or write
+        if debug:
+            raise
+        err_console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         sys.exit(130)

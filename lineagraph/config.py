@@ -33,7 +33,22 @@ class ConnectionSettings(BaseModel):
     database: str = DEFAULT_DATABASE
 
     def __str__(self) -> str:  # used in messages: never the password
-        return f"{self.uri} as {self.username!r} (database {self.database!r})"
+        return f"{self.safe_uri} as {self.username!r} (database {self.database!r})"
+
+    @property
+    def safe_uri(self) -> str:
+        """The URI without any user:password@ part, for messages and logs."""
+        return redact_uri(self.uri)
+
+
+def redact_uri(uri: str) -> str:
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        return uri
+    authority, slash, tail = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    return f"{scheme}://{authority}{slash}{tail}"
 
 
 def home_dir() -> Path:

@@ -43,7 +43,7 @@ def resolve_settings(
     password = password if password is not None else env.get("password")
     if password is None:
         raise ConfigurationError(
-            f"NEO4J_URI is set to {uri} but no password was given: set NEO4J_PASSWORD "
+            f"NEO4J_URI is set to {config.redact_uri(uri)} but no password was given: set NEO4J_PASSWORD "
             "or use --password-file"
         )
     return ConnectionSettings(
@@ -66,23 +66,24 @@ def open_driver(settings: ConnectionSettings) -> neo4j.Driver:
             notifications_min_severity="OFF",
         )
     except (neo4j_errors.ConfigurationError, ValueError) as err:
-        raise ConfigurationError(f"cannot use NEO4J_URI {settings.uri!r}: {err}") from None
+        raise ConfigurationError(
+            f"cannot use NEO4J_URI {settings.safe_uri!r}: {err}") from None
 
 
 def translate(err: Exception, settings: ConnectionSettings) -> StoreUnavailableError:
     """A one-line, credential-free StoreUnavailableError for a driver error."""
     if isinstance(err, neo4j_errors.AuthError):
         return StoreUnavailableError(
-            f"Neo4j at {settings.uri} refused the credentials of user "
+            f"Neo4j at {settings.safe_uri} refused the credentials of user "
             f"{settings.username!r} (wrong password?)"
         )
     if isinstance(err, neo4j_errors.ServiceUnavailable):
         return StoreUnavailableError(
-            f"cannot reach Neo4j at {settings.uri}: is the server running? "
+            f"cannot reach Neo4j at {settings.safe_uri}: is the server running? "
             "(`lineagraph neo4j start`, or check NEO4J_URI)"
         )
     message = str(getattr(err, "message", None) or err).splitlines()[0]
-    return StoreUnavailableError(f"Neo4j at {settings.uri} failed: {message}")
+    return StoreUnavailableError(f"Neo4j at {settings.safe_uri} failed: {message}")
 
 
 def check_connection(settings: ConnectionSettings) -> None:
@@ -108,4 +109,4 @@ def server_info(driver: neo4j.Driver, settings: ConnectionSettings) -> dict:
         raise translate(err, settings) from None
     row = records[0]
     return {"name": row["name"], "version": row["version"], "edition": row["edition"],
-            "uri": settings.uri, "database": settings.database}
+            "uri": settings.safe_uri, "database": settings.database}

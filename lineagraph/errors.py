@@ -7,6 +7,7 @@
     ├── StoreUnavailableError          Neo4j cannot be reached, or refuses our credentials
     ├── QueryFileError                 a .cypher file is malformed (names file and line)
     ├── NotFoundError                  an artifact, node, session or value does not exist
+    │   └── ValueNotFoundError         no value stored for a node (also a ValueError, as in LineaPy)
     ├── DuplicateError                 an artifact name and version already exists
     ├── CorruptBlobError               a stored blob is missing or its hash does not match
     └── ImportError_                   a LineaPy database cannot be imported
@@ -55,6 +56,10 @@ class NotFoundError(LineagraphError):
     """An artifact, node, session or value does not exist."""
 
     exit_code = 4
+
+
+class ValueNotFoundError(NotFoundError, ValueError):
+    """No value is stored for a node in an execution (a ValueError, as LineaPy raised)."""
 
 
 class DuplicateError(LineagraphError):

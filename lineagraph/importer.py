@@ -62,6 +62,7 @@ class ImportReport(BaseModel):
     """What an import did."""
 
     source: str
+    pickles: str = ""
     sessions_imported: int = 0
     sessions_skipped: int = 0
     nodes_imported: int = 0
@@ -105,7 +106,8 @@ def _open(path: Path) -> sqlite3.Connection:
     with open(path, "rb") as handle:
         if handle.read(16) != b"SQLite format 3\x00":
             raise ImportError_(f"{path} is not a SQLite database")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # a file: URI built by pathlib, so '#' or '?' in a name cannot change the mode
+    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -143,6 +145,7 @@ def read_lineapy_db(path: Path) -> _Db:
                                "LineaPy schema wrote it")
         db = _Db()
         try:
+            conn.execute("BEGIN")  # one consistent snapshot, even while LineaPy writes
             _load(conn, tables, db)
         except sqlite3.DatabaseError as err:
             raise ImportError_(f"{path} could not be read as LineaPy's schema: {err}") from None
@@ -308,6 +311,14 @@ def _node(row: dict, db: _Db, codes: dict[str, SourceCode]):
 
 
 # -- the import ------------------------------------------------------------------------------
+def default_pickle_dir(sqlite_path: Path) -> Path:
+    """LineaPy keeps pickles in ``linea_pickles`` beside ``db.sqlite``; our fixtures and
+    copies made by hand often say ``pickles``."""
+    for name in ("linea_pickles", "pickles"):
+        if (sqlite_path.parent / name).is_dir():
+            return sqlite_path.parent / name
+    return sqlite_path.parent / "linea_pickles"
+
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
@@ -320,9 +331,9 @@ def import_lineapy(
     """Import a LineaPy database into ``db``; see the module docstring for guarantees."""
     started = time.perf_counter()
     path = Path(sqlite_path)
-    pickle_dir = Path(pickles) if pickles is not None else path.parent / "pickles"
+    pickle_dir = Path(pickles) if pickles is not None else default_pickle_dir(path)
     source = read_lineapy_db(path)
-    report = ImportReport(source=str(path), skipped_tables={
+    report = ImportReport(source=str(path), pickles=str(pickle_dir), skipped_tables={
         k: v for k, v in source.skipped_tables.items() if v})
     db.ensure_schema()
 

@@ -31,9 +31,27 @@ def read_schema_version(driver: neo4j.Driver, database: str | None = None) -> in
     return records[0]["version"] if records else None
 
 
+def check_server_version(driver: neo4j.Driver, database: str | None = None) -> str:
+    """Refuse servers older than Neo4j 5.26, whose Cypher lacks what we use."""
+    records, _, _ = driver.execute_query(queries()["admin.components"].text,
+                                         database_=database,
+                                         routing_=neo4j.RoutingControl.READ)
+    version = records[0]["version"]
+    parts = [int(p) for p in version.split(".")[:2] if p.isdigit()]
+    if len(parts) == 2 and parts[0] < 2025 and tuple(parts) < MIN_SERVER:
+        raise LineagraphError(
+            f"Neo4j {version} is too old: lineagraph needs Neo4j 5.26 or later"
+        )
+    return version
+
+
+MIN_SERVER = (5, 26)
+
+
 def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
     """Create missing constraints and indexes; return the schema version now recorded."""
     try:
+        check_server_version(driver, database)
         found = read_schema_version(driver, database)
         if found is not None and found > SCHEMA_VERSION:
             raise SchemaVersionError(

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ast
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
@@ -128,45 +129,48 @@ def _statement_starts(text: str) -> Optional[tuple[int, ...]]:
 
 
 class _CodeCache:
-    """Source code never changes once written (ids are unique), so its text and the
-    statement table derived from it are kept between slices, a bounded number of them."""
+    """Source code never changes once written, so, as GraphLineaDB keeps the source code it
+    has read, the text and the statement table derived from it are kept between slices
+    of the same GraphLineaDB (a bounded number of them)."""
 
     def __init__(self, size: int = 64):
         self.size = size
-        self._items: OrderedDict[tuple, _Code] = OrderedDict()
+        self._items: OrderedDict[str, _Code] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> Optional[_Code]:
+    def get(self, key: str) -> Optional[_Code]:
         with self._lock:
             code = self._items.get(key)
             if code is not None:
                 self._items.move_to_end(key)
             return code
 
-    def put(self, key: tuple, code: _Code) -> None:
+    def put(self, key: str, code: _Code) -> None:
         with self._lock:
             self._items[key] = code
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+
+_CACHES: "weakref.WeakKeyDictionary[GraphLineaDB, _CodeCache]" = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
 
 
-_CODE_CACHE = _CodeCache()
-
-
-def _store_key(db: "GraphLineaDB") -> tuple:
-    return (id(db.driver), db.database)
+def _cache_of(db: "GraphLineaDB") -> _CodeCache:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(db)
+        if cache is None:
+            cache = _CACHES[db] = _CodeCache()
+        return cache
 
 
 def _source_codes(db: "GraphLineaDB", ids: Iterable[str]) -> dict[str, _Code]:
+    cache = _cache_of(db)
     found: dict[str, _Code] = {}
     missing = []
     for code_id in set(ids):
-        cached = _CODE_CACHE.get(_store_key(db) + (code_id,))
+        cached = cache.get(code_id)
         if cached is not None:
             found[code_id] = cached
         else:
@@ -178,7 +182,7 @@ def _source_codes(db: "GraphLineaDB", ids: Iterable[str]) -> dict[str, _Code]:
             order = (0, row["path"] or "", 0) if count is None else (1, "", count)
             code = _Code(id=row["id"], lines=tuple(text.split("\n")), order=order,
                          located=row["located"], statement_start=_statement_starts(text))
-            _CODE_CACHE.put(_store_key(db) + (code.id,), code)
+            cache.put(code.id, code)
             found[code.id] = code
     return found
 
@@ -279,13 +283,11 @@ def _slice_session(db: "GraphLineaDB", session_id: str, sinks: list[str],
         for code_id, lines in todo.items():
             searched[code_id] |= lines
             code = codes.get(code_id)
+            big = code is not None and code.located > SMALL_SOURCE_CODE
             for first, last in _runs(lines):
-                lo = code.lowest_start(first, last) if code else 1
+                lo = code.lowest_start(first, last) if code is not None else 1
                 entry = {"code_id": code_id, "lo": lo, "first": first, "hi": last}
-                if code is not None and code.located > SMALL_SOURCE_CODE:
-                    large.append(entry)
-                else:
-                    small.append(entry)
+                (large if big else small).append(entry)
         if large:
             if indexed is None:
                 indexed = _index_ready(db)
@@ -334,7 +336,10 @@ def _code_of(nodes: dict[str, _Node], codes: dict[str, _Code], db: "GraphLineaDB
         pass_after = incomplete.get(code.id, set())
         if show_left_out:
             moved = imports.get(code.id, set()) - lines
-            shown = range(1, len(code.lines) + 1)
+            count = len(code.lines)
+            if count > 1 and code.lines[-1] == "":  # after the final newline
+                count -= 1
+            shown = range(1, count + 1)
         else:
             moved, shown = set(), sorted(lines)
         for line in shown:

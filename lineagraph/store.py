@@ -34,6 +34,7 @@ from .errors import (
     LineagraphError,
     NotFoundError,
     StoreUnavailableError,
+    ValueNotFoundError,
 )
 from .mapping import (
     DEPENDENCY_TYPES,
@@ -138,14 +139,15 @@ class _LRU:
 
     def get(self, kind: str, key: str) -> Any:
         item = self._items.get((kind, key))
-        if item is not None:
-            self._items.move_to_end((kind, key))
-        return item
+        if item is None:
+            return None
+        self._items.move_to_end((kind, key))
+        return item.model_copy(deep=True)  # callers may mutate what they get
 
     def put(self, kind: str, key: str, value: Any) -> None:
         if self.size <= 0:
             return
-        self._items[(kind, key)] = value
+        self._items[(kind, key)] = value.model_copy(deep=True)
         self._items.move_to_end((kind, key))
         while len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -211,21 +213,36 @@ class GraphLineaDB:
                 queries()[name].text, params, database_=self.database,
                 routing_=neo4j.RoutingControl.READ,
             )
-        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
-                neo4j_errors.AuthError) as err:
-            raise StoreUnavailableError(f"cannot read from Neo4j ({name}): {err}") from None
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as err:
+            raise _driver_error(err, f"reading from Neo4j ({name})") from None
         return [record.data() for record in records]
 
+    def _session(self) -> neo4j.Session:
+        # One bookmark manager for reads (execute_query) and writes, so that on a
+        # cluster a read after a commit sees that commit.
+        return self.driver.session(
+            database=self.database,
+            bookmark_manager=self.driver.execute_query_bookmark_manager,
+        )
+
     def _write(self, name: str, /, **params: Any) -> list[dict]:
-        def work(tx: neo4j.ManagedTransaction) -> list[dict]:
-            return tx.run(queries()[name].text, params).data()
+        return self._write_many([(name, params)])[0]
+
+    def _write_many(self, steps: list[tuple[str, dict]]) -> list[list[dict]]:
+        """Run several named queries in one managed write transaction."""
+        def work(tx: neo4j.ManagedTransaction) -> list[list[dict]]:
+            results = []
+            for name, params in steps:
+                if callable(params):
+                    params = params(results)
+                results.append(tx.run(queries()[name].text, params).data())
+            return results
 
         try:
-            with self.driver.session(database=self.database) as session:
+            with self._session() as session:
                 return session.execute_write(work)
-        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
-                neo4j_errors.AuthError) as err:
-            raise StoreUnavailableError(f"cannot write to Neo4j ({name}): {err}") from None
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as err:
+            raise _driver_error(err, f"writing to Neo4j ({steps[0][0]})") from None
 
     def _nodes_from_records(self, rows: list[dict]) -> list[BaseNode]:
         code_ids = {r["location"]["code_id"] for r in rows if r["location"]}
@@ -336,7 +353,7 @@ class GraphLineaDB:
             return run_stats
 
         try:
-            with self.driver.session(database=self.database) as session:
+            with self._session() as session:
                 stats = session.execute_write(work)
         except LineagraphError:
             raise
@@ -514,6 +531,7 @@ class GraphLineaDB:
 
     def artifact_in_db(self, node_id: LineaID, execution_id: LineaID, name: str,
                        version: int) -> bool:
+        version = int(version)
         if any(a.node_id == node_id and a.execution_id == execution_id and a.version == version
                for a in self._pending_artifacts(name)):
             return True
@@ -543,8 +561,8 @@ class GraphLineaDB:
     def get_node_value_path(self, node_id: LineaID, execution_id: LineaID) -> str:
         """The blob key of the value (LineaPy: the pickle's file name)."""
         value = self.get_node_value_from_db(node_id, execution_id)
-        if value is None:
-            raise NotFoundError(
+        if value is None:  # a ValueError too, as LineaPy raised there
+            raise ValueNotFoundError(
                 f"no value stored for node {node_id!r} in execution {execution_id!r}"
             )
         return value.value
@@ -567,14 +585,20 @@ class GraphLineaDB:
                 raise NotFoundError(f"artifact {artifact_name!r} not found")
             parsed = latest
         target = None if parsed == "all" else parsed
-        deleted = self._write("store.delete_artifacts", name=artifact_name, version=target)
+
+        def unreferenced(results: list) -> dict:
+            pairs = {(r["node_id"], r["execution_id"]) for r in results[0]}
+            return {"pairs": [{"node_id": n, "execution_id": e} for n, e in sorted(pairs)]}
+
+        # the artifacts and the values no artifact uses any more go in one transaction
+        deleted, values = self._write_many([
+            ("store.delete_artifacts", {"name": artifact_name, "version": target}),
+            ("store.delete_unreferenced_values", unreferenced),
+        ])
         if not deleted:
             which = f" version {target}" if target is not None else ""
             raise NotFoundError(f"artifact {artifact_name!r}{which} not found")
-        pairs = [dict(t) for t in {(("node_id", r["node_id"]), ("execution_id",
-                                                               r["execution_id"]))
-                                   for r in deleted}]
-        keys = [r["key"] for r in self._write("store.delete_unreferenced_values", pairs=pairs)]
+        keys = [r["key"] for r in values]
         self._remove_unreferenced_blobs(keys)
         return len(deleted)
 
@@ -596,6 +620,15 @@ class GraphLineaDB:
         for key in removed:
             self.blobs.delete(key)
         return removed
+
+
+def _driver_error(err: Exception, doing: str) -> LineagraphError:
+    """A driver error as one of ours, with a one-line, credential-free message."""
+    if isinstance(err, (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
+                        neo4j_errors.AuthError)):
+        return StoreUnavailableError(f"{doing} failed: {_first_line(err)}")
+    code = getattr(err, "code", None)
+    return LineagraphError(f"{doing} failed{f' ({code})' if code else ''}: {_first_line(err)}")
 
 
 def _first_line(err: Exception) -> str:

@@ -1,9 +1,13 @@
 """A real Neo4j for the whole test session, and an empty graph for every test.
 
-Which server: ``NEO4J_URI`` (with ``NEO4J_USERNAME`` / ``NEO4J_PASSWORD``) if set;
-else testcontainers' Neo4j container pinned to ``neo4j:5.26-community`` if a Docker
-engine answers; else lineagraph's managed local server, in a private directory of this
-run (the downloaded Neo4j is cached between runs). The run prints which one it used.
+Which server: ``LINEAGRAPH_TEST_NEO4J_URI`` (with ``LINEAGRAPH_TEST_NEO4J_USERNAME`` /
+``_PASSWORD`` / ``_DATABASE``) if set; else testcontainers' Neo4j container pinned to
+``neo4j:5.26-community`` if a Docker engine answers; else lineagraph's managed local
+server, in a private directory of this run on free ports (the downloaded Neo4j is
+cached between runs). The run prints which one it used.
+
+The tests wipe the database they use before every test, so they deliberately do not
+read ``NEO4J_URI``: the store you point lineagraph at is never touched by ``make test``.
 
 With ``LINEAGRAPH_REQUIRE_NEO4J=1`` (set by ``.ci/run``) a server that cannot be had
 fails the run; without it, the tests that need Neo4j are skipped.
@@ -39,12 +43,15 @@ def _announce(config, message: str) -> None:
         reporter.write_line(f"[lineagraph tests] {message}")
 
 
+TEST_PREFIX = "LINEAGRAPH_TEST_NEO4J_"
+
+
 def _from_env() -> ConnectionSettings:
     return ConnectionSettings(
-        uri=os.environ["NEO4J_URI"],
-        username=os.environ.get("NEO4J_USERNAME", "neo4j"),
-        password=SecretStr(os.environ.get("NEO4J_PASSWORD", "")),
-        database=os.environ.get("NEO4J_DATABASE", "neo4j"),
+        uri=os.environ[TEST_PREFIX + "URI"],
+        username=os.environ.get(TEST_PREFIX + "USERNAME", "neo4j"),
+        password=SecretStr(os.environ.get(TEST_PREFIX + "PASSWORD", "")),
+        database=os.environ.get(TEST_PREFIX + "DATABASE", "neo4j"),
     )
 
 
@@ -58,7 +65,11 @@ def neo4j_server(request, tmp_path_factory):
     cleanup = None
     try:
         if os.environ.get("NEO4J_URI"):
-            settings, what = _from_env(), f"NEO4J_URI={os.environ['NEO4J_URI']}"
+            _announce(request.config, "NEO4J_URI is ignored: the tests wipe their database "
+                      f"(use {TEST_PREFIX}URI for a server of yours)")
+        if os.environ.get(TEST_PREFIX + "URI"):
+            settings = _from_env()
+            what = f"{TEST_PREFIX}URI={settings.uri}"
             check_connection(settings)
         elif docker_answers():
             from testcontainers.neo4j import Neo4jContainer

@@ -211,9 +211,10 @@ def test_delete_and_gc(neo4j_settings, empty_db, tmp_path):
     assert done.returncode == 0 and "Deleted 1 version(s) of 'temp'" in done.stdout
     assert [a["version"] for a in json.loads(run(env, "artifacts", "--name", "temp", "--json").stdout)] == [0]
     orphan = db.blobs.put_bytes(b"nobody points at me")
-    dry = json.loads(run(env, "gc", "--dry-run", "--json").stdout)
+    assert json.loads(run(env, "gc", "--json").stdout)["unreferenced"] == []  # too fresh
+    dry = json.loads(run(env, "gc", "--dry-run", "--grace", "0", "--json").stdout)
     assert dry["unreferenced"] == [orphan.key] and db.blobs.exists(orphan.key)
-    real = run(env, "gc")
+    real = run(env, "gc", "--grace", "0")
     assert real.returncode == 0 and "Removed 1 unreferenced blob(s)" in real.stdout
     assert not db.blobs.exists(orphan.key)
     for row in db.get_all_artifacts():  # what is still referenced is still there

@@ -170,3 +170,37 @@ def test_a_port_taken_between_the_check_and_the_bind_is_retried(tmp_path, monkey
     finally:
         squatter.close()
         server.stop()
+
+
+@needs_java_backend
+def test_two_concurrent_starts_give_one_server(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
+    env["LINEAGRAPH_HOME"] = str(tmp_path)
+    from lineagraph.server.ports import free_port
+
+    cmd = [sys.executable, "-m", "lineagraph.cli", "neo4j", "start", "--bolt-port",
+           str(free_port()), "--http-port", str(free_port())]
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    second = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    outs = [p.communicate(timeout=300) for p in (first, second)]
+    server = ManagedServer(home=tmp_path, notify=lambda m: None)
+    try:
+        assert first.returncode == 0 and second.returncode == 0, outs
+        assert sum("already running" in err for _, err in outs) == 1
+        status = server.status()
+        assert status.running
+        java = [p for p in os.listdir("/proc") if p.isdigit() and _is_server_of(p, tmp_path)]
+        assert java == [str(status.pid)]
+    finally:
+        assert server.stop() is True
+    assert server.status().running is False
+
+
+def _is_server_of(pid: str, home) -> bool:
+    try:
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return False
+    return f"-Dlineagraph.home={home}/neo4j".encode() in cmdline

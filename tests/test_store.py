@@ -35,6 +35,7 @@ def artifact(name, version, node_id="sess-1-call", eid="exec-1", when=T0):
 def test_every_node_type_with_every_field_round_trips(store):
     nodes = write_session(store)
     store.commit()
+    store.clear_cache()  # read back from Neo4j, not from what was written
     for node in nodes:
         got = store.get_node_by_id(node.id)
         assert type(got) is type(node)
@@ -47,6 +48,7 @@ def test_every_node_type_with_every_field_round_trips(store):
 def test_literals_keep_their_exact_type(store):
     nodes = {n.id: n for n in write_session(store)}
     store.commit()
+    store.clear_cache()  # read back from Neo4j, not from what was written
     for node_id in ("sess-1-lit-int", "sess-1-lit-float", "sess-1-lit-bool",
                     "sess-1-lit-none", "sess-1-lit-ellipsis", "sess-1-lit-bytes"):
         value = store.get_node_by_id(node_id).value
@@ -58,6 +60,7 @@ def test_nodes_for_session_are_exactly_that_sessions_nodes(store):
     first = write_session(store, "sess-1", "exec-1")
     second = write_session(store, "sess-2", "exec-2", code=script("code-2", "y = 1\n"))
     store.commit()
+    store.clear_cache()  # read back from Neo4j, not from what was written
     assert {n.id for n in store.get_nodes_for_session("sess-1")} == {n.id for n in first}
     got = {n.id: n.model_dump() for n in store.get_nodes_for_session("sess-2")}
     assert got == {n.id: n.model_dump() for n in second}
@@ -69,6 +72,7 @@ def test_session_context_round_trips_and_a_missing_one_is_named(store):
     store.write_execution(execution())
     store.write_context(ctx)
     store.commit()
+    store.clear_cache()  # read back from Neo4j, not from what was written
     assert store.get_session_context("sess-1").model_dump() == ctx.model_dump()
     with pytest.raises(NotFoundError, match="session 'nope' not found"):
         store.get_session_context("nope")
@@ -88,6 +92,7 @@ def test_jupyter_cells_come_back_in_execution_order(store):
         store.write_source_code(c)
     store.write_node(LiteralNode(id="lit", session_id=sid, value=1, source_location=at(cells[1], 1)))
     store.commit()
+    store.clear_cache()  # read back from Neo4j, not from what was written
     store.write_source_code(cell("c4", sid, 4, "print(z)\n"))  # pending, not committed
     assert store.get_source_code_for_session(sid) == "y = 1\nz = y\nprint(z)\n"
     got = store.get_node_by_id("lit").source_location.source_code
@@ -97,6 +102,7 @@ def test_jupyter_cells_come_back_in_execution_order(store):
 def test_script_source_code_for_session(store):
     write_session(store)
     store.commit()
+    store.clear_cache()  # read back from Neo4j, not from what was written
     assert store.get_source_code_for_session("sess-1") == script().code
 
 
@@ -261,6 +267,7 @@ def test_libraries_are_distinct_by_package_and_version(store):
         store.write_node(ImportNode(id=f"imp-{i}", session_id="sess-1", name=name,
                                     package_name=package, version=version))
     store.commit()
+    store.clear_cache()  # read back from Neo4j, not from what was written
     libraries = store.get_libraries_for_session("sess-1")
     assert sorted((lib.package_name or lib.name, lib.version) for lib in libraries) == [
         ("math", None), ("numpy", "1.26"), ("numpy", "2.1"), ("pandas", "2.0")]
@@ -328,6 +335,8 @@ def test_unpicklable_values_give_none(store):
 
 def test_missing_value_path_is_named(store):
     with pytest.raises(NotFoundError, match="no value stored for node 'n' in execution 'e'"):
+        store.get_node_value_path("n", "e")
+    with pytest.raises(ValueError):  # LineaPy's callers catch ValueError here
         store.get_node_value_path("n", "e")
 
 
@@ -457,3 +466,31 @@ def test_strings_utf8_cannot_hold_are_refused_naming_the_node(store):
     with pytest.raises(ValueError, match="node 'bad' contains '\\\\ud800'"):
         store.write_node(LiteralNode(id="bad", session_id="sess-1", value="x\ud800"))
     assert store.commit().nodes == 0
+
+
+def test_what_the_cache_hands_out_cannot_change_the_cache(store):
+    nodes = write_session(store)
+    store.commit()
+    imp = next(n for n in nodes if n.id == "sess-1-imp")
+    imp.version = "9.9"  # the caller mutates its own object after the commit
+    got = store.get_node_by_id("sess-1-imp")
+    assert got.version == "1.0"
+    got.version = "8.8"
+    assert store.get_node_by_id("sess-1-imp").version == "1.0"
+
+
+def test_rewriting_a_node_replaces_its_properties_and_type(store):
+    write_session(store)
+    store.commit()
+    store.write_node(ImportNode(id="sess-1-imp", session_id="sess-1", name="math"))
+    store.write_node(LiteralNode(id="sess-1-getattr", session_id="sess-1", value=3))
+    store.commit()
+    store.clear_cache()
+    imp = store.get_node_by_id("sess-1-imp")
+    assert (imp.version, imp.package_name, imp.path) == (None, None, None)
+    lit = store.get_node_by_id("sess-1-getattr")
+    assert isinstance(lit, LiteralNode) and lit.value == 3
+    records, _, _ = store.driver.execute_query(
+        "MATCH (n:Node {id: 'sess-1-getattr'}) RETURN labels(n) AS labels",
+        database_=store.database)
+    assert sorted(records[0]["labels"]) == ["LiteralNode", "Node"]

@@ -67,13 +67,17 @@ CALL (c) {
 RETURN count(c) AS written;
 
 // name: write_nodes
-// Nodes with their type label, session and source location. A node written again
-// loses its old dependency edges, which write_edges then recreates.
+// Nodes with their type label, session and source location. A node written again is
+// replaced exactly (properties, type label, dependency edges, which write_edges then
+// recreates); only the names it was assigned to (`variables`) are kept.
 // Parameters: $rows [{id, session_id, label, props, location}], $dependency_types.
 // Returns: written.
 UNWIND $rows AS row
 MERGE (n:Node {id: row.id})
-SET n += row.props
+WITH n, row, n.variables AS variables
+SET n = row.props
+SET n.variables = variables
+REMOVE n:ImportNode:CallNode:LiteralNode:LookupNode:MutateNode:GlobalNode:IfNode:ElseNode
 SET n:$(row.label)
 WITH n, row
 CALL (n) {

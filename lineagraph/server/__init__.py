@@ -92,6 +92,7 @@ class ManagedServer:
         self.bolt_port = bolt_port or _env_int("LINEAGRAPH_BOLT_PORT")
         self.http_port = http_port or _env_int("LINEAGRAPH_HTTP_PORT")
         self.notify = notify
+        self.already_running = False  # set by start(): was it running before?
 
     # -- backends -------------------------------------------------------------------
     def _java(self) -> JavaBackend:
@@ -183,8 +184,16 @@ class ManagedServer:
 
     # -- start / stop ---------------------------------------------------------------------
     def start(self, timeout: float = START_TIMEOUT) -> ServerStatus:
-        """Start the server unless it runs already; return its status once it answers."""
+        """Start the server unless it runs already; return its status once it answers.
+
+        Two processes starting the same server at once get one server: the second waits
+        for the first and finds it running."""
+        with self.state.locked():
+            return self._start(timeout)
+
+    def _start(self, timeout: float) -> ServerStatus:
         current = self.status()
+        self.already_running = current.running
         if current.running:
             self._wait_ready(timeout)
             return self.status()
@@ -261,6 +270,13 @@ class ManagedServer:
                     check_connection(settings)
                     return
                 except StoreUnavailableError as err:
+                    if "refused the credentials" in str(err):
+                        raise ServerError(
+                            f"Neo4j in {self.state.root} refuses the password in "
+                            f"{self.state.password_file}: the data directory was created "
+                            "with another password. Restore that file, or move the data "
+                            "directory away to start afresh."
+                        ) from None
                     last_error = str(err)
             time.sleep(0.5)
         tail = backend.log_tail() if backend is not None else ""
@@ -271,6 +287,12 @@ class ManagedServer:
 
     def stop(self, timeout: float = 60.0) -> bool:
         """Stop cleanly, keeping the data. False when it was not running."""
+        if not self.state.root.exists():
+            return False
+        with self.state.locked():
+            return self._stop(timeout)
+
+    def _stop(self, timeout: float) -> bool:
         saved = self.state.read_state()
         if saved is None:
             return False

@@ -5,13 +5,16 @@ Layout of ``<LINEAGRAPH_HOME>/neo4j/``::
     conf/neo4j.conf   written at every start from our settings
     data/             the databases (kept by ``stop``)
     logs/             neo4j.log, debug.log, console.log
-    run/neo4j.pid     pid of the running Java server
+    run/lineagraph.pid  pid of the running Java server (run/neo4j.pid is Neo4j's own)
+    run/lineagraph.lock held while a start or stop is under way
     password          generated password, mode 0600
     state.json        backend, version and ports of the last start
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -39,9 +42,22 @@ class StateDir:
     data = property(lambda self: self.root / "data")
     logs = property(lambda self: self.root / "logs")
     run = property(lambda self: self.root / "run")
-    pid_file = property(lambda self: self.root / "run" / "neo4j.pid")
+    # not run/neo4j.pid: Neo4j writes and deletes that one itself
+    pid_file = property(lambda self: self.root / "run" / "lineagraph.pid")
+    lock_file = property(lambda self: self.root / "run" / "lineagraph.lock")
     password_file = property(lambda self: self.root / "password")
     state_file = property(lambda self: self.root / "state.json")
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Serialise start and stop of this server across processes."""
+        self.create()
+        with open(self.lock_file, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def create(self) -> None:
         for folder in (self.root, self.conf, self.data, self.logs, self.run):
