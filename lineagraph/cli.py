@@ -646,6 +646,23 @@ def export_cmd(obj: Context, session_id, output):
                           f"to {output}.")
 
 
+# -- completion ---------------------------------------------------------------------------
+@cli.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_cmd(shell):
+    """Print the shell completion script for SHELL.
+
+    \b
+    Example:
+      eval "$(lineagraph completion bash)"          # in ~/.bashrc
+      lineagraph completion fish > ~/.config/fish/completions/lineagraph.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    completer = get_completion_class(shell)(cli, {}, "lineagraph", "_LINEAGRAPH_COMPLETE")
+    click.echo(completer.source())
+
+
 # -- demo -------------------------------------------------------------------------------
 @cli.command("demo")
 @click.pass_obj

@@ -219,3 +219,14 @@ def test_delete_and_gc(neo4j_settings, empty_db, tmp_path):
     assert not db.blobs.exists(orphan.key)
     for row in db.get_all_artifacts():  # what is still referenced is still there
         assert db.blobs.exists(db.get_node_value_path(row.node_id, row.execution_id))
+
+
+def test_shell_completion_completes_commands(tmp_path):
+    script = subprocess.run([sys.executable, "-m", "lineagraph.cli", "completion", "bash"],
+                            capture_output=True, text=True, timeout=60)
+    assert script.returncode == 0 and "_LINEAGRAPH_COMPLETE" in script.stdout
+    env = dict(os.environ, _LINEAGRAPH_COMPLETE="bash_complete", COMP_WORDS="lineagraph art",
+               COMP_CWORD="1")
+    done = subprocess.run([sys.executable, "-c", "from lineagraph.cli import main; main()"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert "artifacts" in done.stdout and "artifact" in done.stdout
