@@ -8,6 +8,7 @@ message and a meaningful exit code (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -335,6 +336,7 @@ class _store:
 
         settings = self.obj.settings()
         self.obj._settings = settings
+        check_connection(settings)  # fail in a second, not after the driver's retries
         blobs = (self.obj.home or config_home()) / "blobs"
         self.db = GraphLineaDB(open_driver(settings), database=settings.database, blobs=blobs,
                                owns_driver=True)
@@ -646,6 +648,108 @@ def export_cmd(obj: Context, session_id, output):
                           f"to {output}.")
 
 
+# -- lineage ------------------------------------------------------------------------------
+@cli.command("lineage")
+@click.argument("name", required=False)
+@click.option("--version", "version", type=VERSION, default="latest", show_default=True,
+              help="A version number or 'latest'.")
+@click.option("--node", "node_id", metavar="ID", help="Start from a node id instead.")
+@click.option("--upstream/--downstream", default=True,
+              help="What it was computed from (default), or what was computed from it.")
+@click.option("--depth", type=click.IntRange(min=0), metavar="N",
+              help="At most N dependency steps away. [default: no limit]")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def lineage_cmd(obj: Context, name, version, node_id, upstream, depth, as_json):
+    """Show what an artifact was computed from, or what was computed from it.
+
+    \b
+    Example:
+      lineagraph lineage model --upstream --depth 2
+      lineagraph lineage --node 3f8700f6-0dba-4421-9350-a988a57f1e3b --downstream --json
+    """
+    from . import lineage
+
+    if (name is None) == (node_id is None):
+        raise click.UsageError("give an artifact NAME or --node ID (one of them)")
+    walk = lineage.upstream if upstream else lineage.downstream
+    artifact = None if name is None else (name, _one_version(version))
+    with _store(obj) as db:
+        nodes = _translated(db_settings(obj),
+                            lambda: walk(db, artifact=artifact, node_id=node_id, depth=depth))
+    if as_json:
+        _emit_json([n.model_dump() for n in nodes])
+        return
+    what = f"{name}" if name else f"node {node_id}"
+    direction = "upstream of" if upstream else "downstream of"
+    table = Table(title=f"{len(nodes)} node(s) {direction} {what}"
+                  + (f" within {depth} step(s)" if depth is not None else ""))
+    if depth is not None:
+        table.add_column("steps", justify="right")
+    for column in ("type", "line", "what"):
+        table.add_column(column, overflow="fold")
+    table.add_column("id", overflow="fold")
+    for n in nodes:
+        row = [n.node_type, str(n.lineno or ""), n.caption, n.id]
+        table.add_row(*([str(n.distance)] if depth is not None else []) + row)
+    out_console.print(table)
+
+
+@cli.command("impact")
+@click.argument("node_id", metavar="NODE_ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def impact_cmd(obj: Context, node_id, as_json):
+    """List the artifacts whose value depends on a node (a literal, an import, a call).
+
+    \b
+    Example:
+      lineagraph impact 84dd954e-8f6f-4bc1-a3fd-371a4c557190
+    """
+    from . import lineage
+
+    with _store(obj) as db:
+        found = _translated(db_settings(obj), lambda: lineage.impact(db, node_id))
+    if as_json:
+        _emit_json([a.model_dump(mode="json") for a in found])
+        return
+    if not found:
+        out_console.print(f"No artifact depends on node {node_id}.")
+    for a in found:
+        out_console.print(f"{a.name} version {a.version}", markup=False)
+
+
+@cli.command("uses")
+@click.argument("library")
+@click.option("--version", "library_version", metavar="VERSION",
+              help="Only this version of the library.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def uses_cmd(obj: Context, library, library_version, as_json):
+    """Sessions that import a library, and artifacts computed from it.
+
+    \b
+    Example:
+      lineagraph uses pandas
+      lineagraph uses numpy --version 1.26.4 --json
+    """
+    from . import lineage
+
+    with _store(obj) as db:
+        usage = _translated(db_settings(obj),
+                            lambda: lineage.library_usage(db, library, library_version))
+    if as_json:
+        _emit_json(usage.model_dump(mode="json"))
+        return
+    label = library + (f" {library_version}" if library_version else "")
+    out_console.print(f"{label}: {len(usage.sessions)} session(s), "
+                      f"{len(usage.artifacts)} artifact(s)", markup=False)
+    for sid in usage.sessions:
+        out_console.print(f"  session {sid}", markup=False)
+    for a in usage.artifacts:
+        out_console.print(f"  artifact {a.name} version {a.version}", markup=False)
+
+
 # -- completion ---------------------------------------------------------------------------
 @cli.command("completion")
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
@@ -726,6 +830,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    if not debug:  # the driver logs its retries as warnings; our errors say what failed
+        logging.getLogger("neo4j").setLevel(logging.ERROR)
     try:
         cli.main(args=args, prog_name="lineagraph", standalone_mode=False)
     except click.exceptions.Exit as done:

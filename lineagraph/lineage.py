@@ -34,10 +34,18 @@ class LineageNode(BaseModel):
     value: Optional[str] = None
     lineno: Optional[int] = None
     line: Optional[str] = None
+    text: Optional[str] = None
     distance: Optional[int] = None
 
     @property
     def caption(self) -> str:
+        """The node's own source text, else its name or value, else its line."""
+        if self.text:
+            return self.text
+        if self.name is not None and self.node_type != "CallNode":
+            return self.name
+        if self.value is not None:
+            return self.value
         if self.line is not None:
             return self.line.strip()
         if self.name is not None:
@@ -75,6 +83,7 @@ def describe(db: GraphLineaDB, ids: Sequence[str],
         nodes.append(LineageNode(
             id=row["id"], node_type=row["node_type"], session_id=row["session_id"],
             name=row["name"], value=value, lineno=row["lineno"], line=row["line"],
+            text=row["text"],
             distance=(distances or {}).get(row["id"]),
         ))
     return sorted(nodes, key=lambda n: (n.distance if n.distance is not None else 0,

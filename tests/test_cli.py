@@ -199,28 +199,6 @@ def test_a_blob_changed_on_disk_is_refused(imported):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == key
 
 
-def test_delete_and_gc(neo4j_settings, empty_db, tmp_path):
-    home = tmp_path / "home"
-    db = GraphLineaDB(empty_db, database=neo4j_settings.database, blobs=home / "blobs")
-    import_lineapy(db, FIXTURES / "delete_artifact" / "db.sqlite")
-    env = dict(os.environ, NEO4J_URI=neo4j_settings.uri,
-               NEO4J_USERNAME=neo4j_settings.username,
-               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
-               NEO4J_DATABASE=neo4j_settings.database, LINEAGRAPH_HOME=str(home))
-    done = run(env, "delete", "temp", "--version", "latest")
-    assert done.returncode == 0 and "Deleted 1 version(s) of 'temp'" in done.stdout
-    assert [a["version"] for a in json.loads(run(env, "artifacts", "--name", "temp", "--json").stdout)] == [0]
-    orphan = db.blobs.put_bytes(b"nobody points at me")
-    assert json.loads(run(env, "gc", "--json").stdout)["unreferenced"] == []  # too fresh
-    dry = json.loads(run(env, "gc", "--dry-run", "--grace", "0", "--json").stdout)
-    assert dry["unreferenced"] == [orphan.key] and db.blobs.exists(orphan.key)
-    real = run(env, "gc", "--grace", "0")
-    assert real.returncode == 0 and "Removed 1 unreferenced blob(s)" in real.stdout
-    assert not db.blobs.exists(orphan.key)
-    for row in db.get_all_artifacts():  # what is still referenced is still there
-        assert db.blobs.exists(db.get_node_value_path(row.node_id, row.execution_id))
-
-
 def test_shell_completion_completes_commands(tmp_path):
     script = subprocess.run([sys.executable, "-m", "lineagraph.cli", "completion", "bash"],
                             capture_output=True, text=True, timeout=60)
@@ -230,3 +208,25 @@ def test_shell_completion_completes_commands(tmp_path):
     done = subprocess.run([sys.executable, "-c", "from lineagraph.cli import main; main()"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert "artifacts" in done.stdout and "artifact" in done.stdout
+
+
+def test_lineage_impact_and_uses(imported):
+    env, _, db = imported
+    from lineagraph import lineage
+
+    up = json.loads(run(env, "lineage", "ks_ratio", "--json").stdout)
+    assert {n["id"] for n in up} == {n.id for n in lineage.upstream(db, artifact="ks_ratio")}
+    near = json.loads(run(env, "lineage", "ks_ratio", "--depth", "1", "--json").stdout)
+    assert near and all(n["distance"] == 1 for n in near) and len(near) < len(up)
+    table = run(env, "lineage", "ks_ratio", "--depth", "2")
+    assert table.returncode == 0 and "upstream of ks_ratio within 2 step(s)" in table.stdout
+    literal = next(n for n in up if n["node_type"] == "LiteralNode")
+    down = json.loads(run(env, "lineage", "--node", literal["id"], "--downstream",
+                          "--json").stdout)
+    assert down and all(n["id"] != literal["id"] for n in down)
+    hit = json.loads(run(env, "impact", literal["id"], "--json").stdout)
+    assert ("ks_ratio", 0) in {(a["name"], a["version"]) for a in hit}
+    uses = json.loads(run(env, "uses", "numpy", "--json").stdout)
+    assert uses["sessions"] == [EXPECTED["sessions"][0]["session_id"]]
+    assert run(env, "lineage").returncode == 2
+    assert run(env, "lineage", "ks_ratio", "--depth", "-1").returncode == 2

@@ -154,8 +154,8 @@ def test_a_shortest_dependency_path_between_two_nodes(kitchen):
 def test_nodes_are_described_for_people(kitchen):
     store, _ = kitchen
     got = lineage.upstream(store, artifact="ks_ratio", depth=3)
-    located = [n for n in got if n.line is not None]
-    assert located and all(n.caption == n.line.strip() for n in located)
+    located = [n for n in got if n.text]
+    assert located and all(n.caption == n.text and n.text in n.line for n in located)
     literal = next(n for n in lineage.upstream(store, artifact="ks_ratio")
                    if n.node_type == "LiteralNode")
     assert literal.caption  # a literal shows its value

@@ -7,13 +7,16 @@
 
 // name: node_rows
 // Nodes by id with what a person needs to recognise them.
-// Parameters: $ids. Returns: id, node_type, session_id, name, value, lineno, line.
+// Parameters: $ids. Returns: id, node_type, session_id, name, value, lineno, line, text
+// (the node's own source text when it sits on one line).
 UNWIND $ids AS id
 MATCH (n:Node {id: id})
 OPTIONAL MATCH (n)-[l:LOCATED_IN]->(c:SourceCode)
+WITH n, l, CASE WHEN c IS NULL THEN null ELSE split(c.code, '\n')[l.lineno - 1] END AS line
 RETURN n.id AS id, n.node_type AS node_type, n.session_id AS session_id, n.name AS name,
-       n.value AS value, l.lineno AS lineno,
-       CASE WHEN c IS NULL THEN null ELSE split(c.code, '\n')[l.lineno - 1] END AS line;
+       n.value AS value, l.lineno AS lineno, line,
+       CASE WHEN line IS NOT NULL AND l.end_lineno = l.lineno
+            THEN substring(line, l.col_offset, l.end_col_offset - l.col_offset) END AS text;
 
 // name: upstream_all
 // Every node the start nodes depend on, directly or not (the starts excluded).

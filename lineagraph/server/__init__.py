@@ -124,14 +124,17 @@ class ManagedServer:
 
     # -- status -----------------------------------------------------------------------
     def _live_pid(self) -> int | None:
-        """The pid of our running Java server; a stale pid file is removed."""
+        """The pid of our running Java server; a stale pid file is removed, and a lost
+        one is found again from the server's command line."""
+        java = self._java()
         pid = self.state.read_pid()
-        if pid is None:
-            return None
-        if self._java().owns(pid):
+        if pid is not None and java.owns(pid):
             return pid
         self.state.clear_pid()
-        return None
+        found = java.find_pid()
+        if found is not None:
+            self.state.write_pid(found)
+        return found
 
     def status(self) -> ServerStatus:
         saved = self.state.read_state()
@@ -230,6 +233,7 @@ class ManagedServer:
         return status
 
     def _launch(self, backend, bolt_port: int, http_port: int, timeout: float) -> None:
+        previous = self.state.read_state()
         self.state.write_state(
             ServerState(backend=backend.name, version=backend.version,
                         bolt_port=bolt_port, http_port=http_port)
@@ -251,6 +255,8 @@ class ManagedServer:
             if pid is not None and not backend.exited(pid):
                 backend.terminate(pid, timeout=30)
             self.state.clear_pid()
+            if previous is not None:  # keep describing the server that did work before
+                self.state.write_state(previous)
             raise
 
     def _wait_ready(self, timeout: float, backend=None, pid: int | None = None) -> None:
@@ -262,9 +268,7 @@ class ManagedServer:
         last_error = "no answer yet"
         while time.monotonic() < deadline:
             if pid is not None and backend is not None and backend.exited(pid):
-                raise ServerError(
-                    f"Neo4j exited during start-up; its logs say:\n{backend.log_tail()}"
-                )
+                raise ServerError(f"Neo4j exited during start-up: {backend.log_tail()}")
             if port_answers(port):
                 try:
                     check_connection(settings)

@@ -253,11 +253,33 @@ class JavaBackend:
         while not self.exited(pid):
             time.sleep(0.1)
 
-    def log_tail(self, chars: int = 1500) -> str:
-        parts = []
+    def find_pid(self) -> int | None:
+        """Our server's pid found by its command line, when the pid file was lost."""
+        proc = Path("/proc")
+        if not proc.is_dir():
+            return None
+        for entry in proc.iterdir():
+            if entry.name.isdigit() and self.owns(int(entry.name)):
+                return int(entry.name)
+        return None
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """Why the server stopped, briefly: the last causes in its log, and where to look."""
+        reasons: list[str] = []
+        logs = []
         for name in ("neo4j.log", "console.log"):
             path = self.state.logs / name
-            if path.exists():
-                text = path.read_text(encoding="utf-8", errors="replace")[-chars:]
-                parts.append(f"--- {path} ---\n{text}")
-        return "\n".join(parts)
+            if not path.exists():
+                continue
+            logs.append(str(path))
+            text = path.read_text(encoding="utf-8", errors="replace")[-chars:]
+            for line in text.splitlines():
+                line = line.strip()
+                if line.startswith("Caused by:") or " ERROR " in line or "Exception:" in line:
+                    reasons.append(line.removeprefix("Caused by: "))
+        if any("store_lock" in r for r in reasons):
+            return (f"another process is already running Neo4j on {self.state.data} "
+                    "(its store is locked); stop that process first. Logs: "
+                    + ", ".join(logs))
+        shown = list(dict.fromkeys(reasons))[-3:]
+        return "\n".join(shown + [f"Logs: {', '.join(logs)}"])

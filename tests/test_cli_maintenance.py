@@ -1,0 +1,41 @@
+"""`lineagraph delete` and `gc`: commands that change the store, each on its own graph."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lineagraph import GraphLineaDB
+from lineagraph.importer import import_lineapy
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lineapy"
+
+
+def run(env, *args):
+    return subprocess.run([sys.executable, "-m", "lineagraph.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_delete_and_gc(neo4j_settings, empty_db, tmp_path):
+    home = tmp_path / "home"
+    db = GraphLineaDB(empty_db, database=neo4j_settings.database, blobs=home / "blobs")
+    import_lineapy(db, FIXTURES / "delete_artifact" / "db.sqlite")
+    env = dict(os.environ, NEO4J_URI=neo4j_settings.uri,
+               NEO4J_USERNAME=neo4j_settings.username,
+               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+               NEO4J_DATABASE=neo4j_settings.database, LINEAGRAPH_HOME=str(home))
+    done = run(env, "delete", "temp", "--version", "latest")
+    assert done.returncode == 0 and "Deleted 1 version(s) of 'temp'" in done.stdout
+    assert [a["version"] for a in json.loads(run(env, "artifacts", "--name", "temp", "--json").stdout)] == [0]
+    orphan = db.blobs.put_bytes(b"nobody points at me")
+    assert json.loads(run(env, "gc", "--json").stdout)["unreferenced"] == []  # too fresh
+    dry = json.loads(run(env, "gc", "--dry-run", "--grace", "0", "--json").stdout)
+    assert dry["unreferenced"] == [orphan.key] and db.blobs.exists(orphan.key)
+    real = run(env, "gc", "--grace", "0")
+    assert real.returncode == 0 and "Removed 1 unreferenced blob(s)" in real.stdout
+    assert not db.blobs.exists(orphan.key)
+    for row in db.get_all_artifacts():  # what is still referenced is still there
+        assert db.blobs.exists(db.get_node_value_path(row.node_id, row.execution_id))
