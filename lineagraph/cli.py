@@ -648,6 +648,40 @@ def export_cmd(obj: Context, session_id, output):
                           f"to {output}.")
 
 
+# -- slice --------------------------------------------------------------------------------
+@cli.command("slice")
+@click.argument("names", metavar="NAME...", nargs=-1, required=True)
+@click.option("--version", "version", type=VERSION, default="latest", show_default=True,
+              help="A version number or 'latest' (for every NAME).")
+@click.option("--keep-save", is_flag=True, help="Keep the lineapy.save(...) calls.")
+@click.option("--show-left-out", is_flag=True,
+              help="Show the lines left out of the slice as comments.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the code to FILE.")
+@click.pass_obj
+def slice_cmd(obj: Context, names, version, keep_save, show_left_out, output):
+    """Print the smallest code that recomputes one or more artifacts (LineaPy's slice).
+
+    \b
+    Example:
+      lineagraph slice model
+      lineagraph slice model metrics --keep-save -o pipeline.py
+    """
+    from .slicing import get_program_slice
+
+    wanted = [(name, _one_version(version)) for name in names]
+    with _store(obj) as db:
+        code = _translated(db_settings(obj), lambda: get_program_slice(
+            db, wanted, keep_lineapy_save=keep_save, show_left_out=show_left_out))
+    text = str(code)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out_console.print(f"Wrote the slice of {', '.join(names)} ({len(code.node_ids)} "
+                          f"nodes, {text.count(chr(10))} lines) to {output}.")
+
+
 # -- lineage ------------------------------------------------------------------------------
 @cli.command("lineage")
 @click.argument("name", required=False)
@@ -771,7 +805,8 @@ def completion_cmd(shell):
 @cli.command("demo")
 @click.pass_obj
 def demo(obj: Context):
-    """Store the lineage of a tiny script, read it back, and show where to look at it.
+    """Import a small LineaPy database shipped with lineagraph, list its artifacts, print
+    one slice, and show where to explore the graph in Neo4j Browser.
 
     Starts the local Neo4j first when NEO4J_URI is not set.
 
@@ -779,51 +814,45 @@ def demo(obj: Context):
     Example:
       lineagraph demo
     """
-    from .demo import ARTIFACT_NAME, SCRIPT, record_demo_session
-    from .store import GraphLineaDB
+    from .demo import DEMO_ARTIFACT, DEMO_DB
+    from .importer import import_lineapy
+    from .slicing import get_program_slice
 
     started = time.monotonic()
-    settings = obj.settings()
-    driver = open_driver(settings)
-    try:
-        facts = _translated(settings, lambda: server_info(driver, settings))
-        out_console.print(
-            f"Connected to {facts['name']} {facts['version']} {facts['edition']} at "
-            f"{facts['uri']} in {time.monotonic() - started:.1f} s."
-        )
-        blobs = (obj.home or config_home()) / "blobs"
-        db = GraphLineaDB(driver, database=settings.database, blobs=blobs)
-        _translated(settings, db.ensure_schema)
-        out_console.print("\nThe script whose lineage we record:")
-        out_console.print(SCRIPT, markup=False, highlight=False)
-        artifact = _translated(settings, lambda: record_demo_session(db))
-        stats = db.last_commit
-        out_console.print(
-            f"Stored {stats.nodes} nodes and {stats.edges} dependencies in one commit "
-            f"({stats.statements} statements, {stats.seconds * 1000:.0f} ms)."
-        )
-        value = db.load_node_value(artifact.node_id, artifact.execution_id)
-        out_console.print(
-            f"Artifact [bold]{artifact.name}[/bold] version {artifact.version} = {value!r} "
-            f"(loaded from the blob store after its sha256 checked out)."
-        )
-        libraries = db.get_libraries_for_session(db.get_node_by_id(artifact.node_id).session_id)
-        out_console.print("Libraries used: " + ", ".join(lib.name for lib in libraries))
-    finally:
-        driver.close()
+    with _store(obj) as db:
+        settings = db_settings(obj)
+        facts = _translated(settings, lambda: server_info(db.driver, settings))
+        out_console.print(f"Connected to {facts['name']} {facts['version']} {facts['edition']} "
+                          f"at {facts['uri']} in {time.monotonic() - started:.1f} s.")
+        report = _translated(settings, lambda: import_lineapy(db, DEMO_DB))
+        out_console.print(f"Imported LineaPy's recording of {DEMO_DB.parent.name}/script.py: "
+                          f"{report.sessions_imported} session(s) new, "
+                          f"{report.sessions_skipped} already there; "
+                          f"{report.artifacts_imported + report.artifacts_skipped} artifacts.")
+        session_id = db.get_node_by_id(db.get_artifact_by_name(DEMO_ARTIFACT).node_id).session_id
+        table = Table(title="Artifacts of the demo session")
+        for column in ("name", "version", "value"):
+            table.add_column(column)
+        for artifact in db.get_artifacts_for_session(session_id):
+            value = db.load_node_value(artifact.node_id, artifact.execution_id)
+            table.add_row(artifact.name, str(artifact.version), repr(value))
+        out_console.print(table)
+        code = _translated(settings, lambda: get_program_slice(db, [DEMO_ARTIFACT]))
+        out_console.print(f"The slice of {DEMO_ARTIFACT!r} (the smallest code that recomputes "
+                          "it; the copy `snapshot` and the unrelated `colors` are left out):")
+        out_console.print(str(code), markup=False, highlight=False)
     if not obj.uri:
         status = obj.server().status()
-        out_console.print(f"\nNeo4j Browser: {status.browser_url}")
+        out_console.print(f"Neo4j Browser: {status.browser_url}")
         out_console.print(
             f"  connect to {status.bolt_uri} as user {status.user}; the password is in "
             f"{status.password_file} (`lineagraph neo4j password` prints it)"
         )
     out_console.print("  then paste:", markup=False)
     out_console.print(
-        f"  MATCH p = (:Artifact {{name: '{ARTIFACT_NAME}'}})-[:OF_NODE]->(:Node)-[*0..]->(:Node) "
-        "RETURN p",
-        markup=False,
-    )
+        f"  MATCH p = (:Artifact {{name: '{DEMO_ARTIFACT}'}})-[:OF_NODE]->(:Node)-[:CALLS|"
+        "POSITIONAL_ARG|KEYWORD_ARG|READS_GLOBAL|IMPLICIT_DEPENDENCY|MUTATES|MUTATED_BY|"
+        "SET_BY*0..]->(:Node) RETURN p", markup=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,16 +21,22 @@ get_program_slice(graph, sinks, keep_lineapy_save)`` does on the session graph:
    a located control-flow node with no dependent in the slice (its companion aside) and
    no unexecuted branch gets a ``pass`` after its last line, indented one space deeper.
 
-Steps 1-3 run as named Cypher of ``cypher/slicing/`` (breadth-first quantified path
-patterns with ``DISTINCT``, each node expanded once); only the slice's nodes, their
-positions and the text of their source code come back to Python. The session is never
-loaded whole.
+Steps 1-3 run as named Cypher of ``cypher/slicing/slice.cypher``: variable-length
+patterns ending in ``DISTINCT``, which Neo4j runs as a pruning breadth-first expansion
+(each node expanded once, however many paths lead to it), and a search of the lines by
+source code and line range (through the relationship index on ``LOCATED_IN(lineno)``
+for code with many nodes, when it exists: see :func:`ensure_slicing_index`). Only the
+slice's nodes, their positions and the text of their source code come back to Python;
+the session is never loaded whole.
 
-Differences from LineaPy, on purpose: LineaPy formats the result with black
-(``str(CodeSlice)``); we return the lines as recorded (compare as code, e.g. with
-``ast.dump(ast.parse(...))``). LineaPy raises ``IndexError`` in ``keep_lineapy_save`` when
-a sink feeds a call with no positional argument; we skip such calls. LineaPy appends the
-control-flow sinks to the caller's list; we do not touch the caller's arguments.
+Differences from LineaPy, on purpose: LineaPy formats ``str(CodeSlice)`` with black
+and isort; we return the lines as recorded (compare as code, e.g. with
+``ast.dump(ast.parse(...))``, after sorting runs of imports as isort does).
+``show_left_out`` is ours: it shows the other lines of the source code in the slice
+(cells without any line in the slice are not shown). LineaPy raises ``IndexError`` in
+``keep_lineapy_save`` when a sink feeds a call with no positional argument; we skip
+such calls. LineaPy appends the control-flow sinks to the caller's list; we do not
+touch the caller's arguments.
 Sinks of several sessions are sliced per session and the slices put one after the
 other (sessions by creation time); LineaPy slices one session graph at a time.
 
@@ -40,7 +46,6 @@ not seen.
 
 from __future__ import annotations
 
-import ast
 import threading
 import weakref
 from collections import OrderedDict
@@ -70,68 +75,50 @@ _CONTROL_FLOW = ("IfNode", "ElseNode")
 @dataclass
 class CodeSlice:
     """The code of a slice: ``import_lines`` first, then ``body_lines``; ``node_ids`` is
-    the set of graph nodes behind it."""
+    the set of graph nodes behind it. ``str()`` gives the code with its import block
+    sorted by isort, as LineaPy printed slices; ``raw`` gives it in recorded order."""
 
     import_lines: list[str]
     body_lines: list[str]
     node_ids: frozenset[str] = field(default_factory=frozenset)
+    sort_imports: bool = True
+
+    @property
+    def raw(self) -> str:
+        return "\n".join(self.import_lines + self.body_lines) + "\n"
 
     def __str__(self) -> str:
-        return "\n".join(self.import_lines + self.body_lines) + "\n"
+        if not self.sort_imports:
+            return self.raw
+        import isort
+
+        return isort.code(self.raw, profile="black")
 
 
 # -- source code --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Code:
-    """One stored source code, with what slicing needs of its text."""
+    """One stored source code, with what slicing needs of it."""
 
     id: str
     lines: tuple[str, ...]          # code.split("\n"), as LineaPy splits it
     order: tuple                    # sort key: a script, else cells by execution count
     located: int                    # how many nodes are located in it
-    statement_start: Optional[tuple[int, ...]]  # per line: first line of its statement
+    max_span: int                   # the most lines a node spans beyond its first
 
     def line(self, lineno: int) -> str:
         # LineaPy indexes source_code.split("\n")[lineno - 1]
         return self.lines[lineno - 1]
 
-    def lowest_start(self, first: int, last: int) -> int:
-        """No node located on a line in ``first..last`` starts before this line."""
-        if self.statement_start is None or first >= len(self.statement_start):
-            return 1
-        # Top-level statements are runs of lines, so the one around `first` starts no
-        # later than any other statement reaching into first..last.
-        return self.statement_start[first]
-
-
-def _statement_starts(text: str) -> Optional[tuple[int, ...]]:
-    """For every line, the first line of the top-level statement around it (decorators
-    included), or the line itself. A node's position is that of a piece of the code's
-    syntax tree, so it lies inside one top-level statement and cannot start before that
-    statement's first line. None when the text does not parse (then any start is
-    possible)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
-    count = text.count("\n") + 2
-    starts = list(range(count))
-    for statement in tree.body:
-        first, last = statement.lineno, statement.end_lineno or statement.lineno
-        for node in ast.walk(statement):
-            lineno = getattr(node, "lineno", None)
-            if lineno is not None:
-                first = min(first, lineno)
-                last = max(last, getattr(node, "end_lineno", None) or lineno)
-        for n in range(first, min(last, count - 1) + 1):
-            starts[n] = min(starts[n], first)
-    return tuple(starts)
+    def lowest_start(self, first: int) -> int:
+        """No node located on line ``first`` or after it starts before this line."""
+        return max(1, first - self.max_span)
 
 
 class _CodeCache:
     """Source code never changes once written, so, as GraphLineaDB keeps the source code it
-    has read, the text and the statement table derived from it are kept between slices
-    of the same GraphLineaDB (a bounded number of them)."""
+    has read, its text is kept between slices of the same GraphLineaDB (a bounded
+    number of them), with the count of nodes located in it to notice new ones."""
 
     def __init__(self, size: int = 64):
         self.size = size
@@ -166,22 +153,25 @@ def _cache_of(db: "GraphLineaDB") -> _CodeCache:
 
 
 def _source_codes(db: "GraphLineaDB", ids: Iterable[str]) -> dict[str, _Code]:
+    """The source code of these ids; from the cache of this GraphLineaDB when its count
+    of located nodes has not changed (nodes located later may span more lines)."""
     cache = _cache_of(db)
-    found: dict[str, _Code] = {}
-    missing = []
-    for code_id in set(ids):
-        cached = cache.get(code_id)
-        if cached is not None:
-            found[code_id] = cached
-        else:
-            missing.append(code_id)
+    wanted = {code_id: cache.get(code_id) for code_id in set(ids)}
+    held = sorted(code_id for code_id, code in wanted.items() if code is not None)
+    if held:
+        sizes = {r["id"]: r["located"]
+                 for r in db._read("slicing.source_code_sizes", ids=held)}
+        for code_id in held:
+            if sizes.get(code_id) != wanted[code_id].located:
+                wanted[code_id] = None
+    missing = sorted(code_id for code_id, code in wanted.items() if code is None)
+    found = {code_id: code for code_id, code in wanted.items() if code is not None}
     if missing:
-        for row in db._read("slicing.source_codes", ids=sorted(missing)):
-            text = row["code"] or ""
+        for row in db._read("slicing.source_codes", ids=missing):
             count = row["jupyter_execution_count"]
             order = (0, row["path"] or "", 0) if count is None else (1, "", count)
-            code = _Code(id=row["id"], lines=tuple(text.split("\n")), order=order,
-                         located=row["located"], statement_start=_statement_starts(text))
+            code = _Code(id=row["id"], lines=tuple((row["code"] or "").split("\n")),
+                         order=order, located=row["located"], max_span=row["max_span"])
             cache.put(code.id, code)
             found[code.id] = code
     return found
@@ -285,7 +275,7 @@ def _slice_session(db: "GraphLineaDB", session_id: str, sinks: list[str],
             code = codes.get(code_id)
             big = code is not None and code.located > SMALL_SOURCE_CODE
             for first, last in _runs(lines):
-                lo = code.lowest_start(first, last) if code is not None else 1
+                lo = code.lowest_start(first) if code is not None else 1
                 entry = {"code_id": code_id, "lo": lo, "first": first, "hi": last}
                 (large if big else small).append(entry)
         if large:
@@ -383,6 +373,7 @@ def get_program_slice(
     node_ids: Optional[Sequence[str]] = None,
     keep_lineapy_save: bool = False,
     show_left_out: bool = False,
+    sort_imports: bool = True,
 ) -> CodeSlice:
     """The code needed to compute ``artifacts`` (names, or ``(name, version)`` pairs with
     ``None`` for the latest) and ``node_ids``, with LineaPy 0.2.3's meaning.
@@ -390,7 +381,8 @@ def get_program_slice(
     ``keep_lineapy_save`` keeps the ``lineapy.save(...)`` calls of the artifacts (LineaPy
     drops them by default). ``show_left_out`` also shows the lines of the same source
     code that are not in the slice, as comments where they stood (import lines, moved to
-    the top, are not repeated); the code means the same.
+    the top, are not repeated); the code means the same. ``sort_imports`` sorts the
+    leading import block as LineaPy's isort pass did (``CodeSlice.raw`` never does).
     """
     sinks = _resolve_artifacts(db, artifacts or [])
     sinks += [str(i) for i in node_ids or []]
@@ -419,7 +411,7 @@ def get_program_slice(
         import_lines += imports
         body_lines += body
         node_set |= set(nodes)
-    return CodeSlice(import_lines, body_lines, frozenset(node_set))
+    return CodeSlice(import_lines, body_lines, frozenset(node_set), sort_imports)
 
 
 def ensure_slicing_index(db: "GraphLineaDB") -> None:

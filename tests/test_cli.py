@@ -230,3 +230,46 @@ def test_lineage_impact_and_uses(imported):
     assert uses["sessions"] == [EXPECTED["sessions"][0]["session_id"]]
     assert run(env, "lineage").returncode == 2
     assert run(env, "lineage", "ks_ratio", "--depth", "-1").returncode == 2
+
+
+def test_slice_prints_lineapys_slice(imported, tmp_path):
+    import ast
+
+    env, _, _ = imported
+    for art in EXPECTED["artifacts"]:
+        if art["name"] != "ks_coefs":
+            continue
+        done = run(env, "slice", "ks_coefs", "--version", str(art["version"]))
+        assert done.returncode == 0, done.stderr
+        assert ast.dump(ast.parse(done.stdout)) == ast.dump(ast.parse(art["program_slice"]))
+    out = tmp_path / "s.py"
+    kept = run(env, "slice", "ks_ratio", "--keep-save", "-o", str(out))
+    assert kept.returncode == 0 and "Wrote the slice of ks_ratio" in kept.stdout
+    ratio = next(a for a in EXPECTED["artifacts"] if a["name"] == "ks_ratio")
+    assert ast.dump(ast.parse(out.read_text())) == ast.dump(ast.parse(
+        ratio["program_slice_keep_lineapy_save"]))
+    assert run(env, "slice", "no-such-thing").returncode == 4
+
+
+def test_demo_imports_the_shipped_database_and_prints_a_slice(neo4j_settings, empty_db,
+                                                              tmp_path):
+    env = dict(os.environ, NEO4J_URI=neo4j_settings.uri,
+               NEO4J_USERNAME=neo4j_settings.username,
+               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+               NEO4J_DATABASE=neo4j_settings.database, LINEAGRAPH_HOME=str(tmp_path),
+               COLUMNS="200")
+    done = run(env, "demo")
+    assert done.returncode == 0, done.stderr
+    expected = json.loads((FIXTURES / "list_mutation_alias" / "expected.json").read_text())
+    slice_text = expected["program_slice_by_artifact_name_latest"]["sorted_scores"]
+    body = done.stdout.split("are left out):\n", 1)[1].split("\n  then paste:")[0]
+    assert ast_dump(body) == ast_dump(slice_text)
+    assert "sorted_scores" in done.stdout and "[3, 7, 15, 19, 42, 88, 101]" in done.stdout
+    again = run(env, "demo")  # idempotent
+    assert again.returncode == 0 and "0 session(s) new, 1 already there" in again.stdout
+
+
+def ast_dump(text: str) -> str:
+    import ast
+
+    return ast.dump(ast.parse(text))

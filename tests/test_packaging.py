@@ -23,4 +23,5 @@ def test_the_wheel_contains_every_cypher_file_and_the_server_project(tmp_path):
     assert shipped and shipped <= names
     assert "lineagraph/_data/docker/java/pom.xml" in names
     assert "lineagraph/_data/docker/compose.yml" in names
+    assert "lineagraph/demo_data/list_mutation_alias/db.sqlite" in names
     assert any(n.endswith("entry_points.txt") for n in names)

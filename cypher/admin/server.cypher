@@ -7,7 +7,7 @@ RETURN name, versions[0] AS version, edition;
 // name: wipe_data
 // Deletes every node and relationship, in batches (used by tests and `reset`).
 MATCH (n)
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS;
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS;
 
 // name: constraint_names
 // Names of every constraint. Returns: name.

@@ -57,6 +57,11 @@ FOR (a:Artifact) ON (a.node_id, a.execution_id);
 CREATE INDEX lineagraph_node_value_blob IF NOT EXISTS
 FOR (v:NodeValue) ON (v.value);
 
+// name: located_in_line_index
+// Slicing finds the statements on given lines of a long script through this index.
+CREATE INDEX lineagraph_located_in_lineno IF NOT EXISTS
+FOR ()-[l:LOCATED_IN]-() ON (l.lineno);
+
 // name: source_code_cell_index
 CREATE INDEX lineagraph_source_code_cell IF NOT EXISTS
 FOR (c:SourceCode) ON (c.jupyter_session_id);
