@@ -30,8 +30,9 @@ slice's nodes, their positions and the text of their source code come back to Py
 the session is never loaded whole.
 
 Differences from LineaPy, on purpose: LineaPy formats ``str(CodeSlice)`` with black
-and isort; we return the lines as recorded (compare as code, e.g. with
-``ast.dump(ast.parse(...))``, after sorting runs of imports as isort does).
+and isort; ``str()`` here sorts the import block with isort (so the code is LineaPy's,
+``ast.dump`` for ``ast.dump``) but keeps the recorded layout otherwise; ``.raw`` is the
+code exactly as recorded.
 ``show_left_out`` is ours: it shows the other lines of the source code in the slice
 (cells without any line in the slice are not shown). LineaPy raises ``IndexError`` in
 ``keep_lineapy_save`` when a sink feeds a call with no positional argument; we skip
