@@ -124,6 +124,25 @@ def export_session(db: GraphLineaDB, session_id: str) -> dict[str, Any]:
     }
 
 
+def export_slice(db: GraphLineaDB, name: str, version: int | None = None) -> dict[str, Any]:
+    """An artifact's slice as plain JSON: its code, and the subgraph of its nodes."""
+    from .slicing import get_program_slice
+
+    artifact = db.get_artifact_by_name(name, version)
+    code = get_program_slice(db, [(artifact.name, artifact.version)])
+    ids = sorted(code.node_ids)
+    nodes = [db.get_node_by_id(i) for i in ids]
+    edges = db._read("catalog.edges_among", ids=ids, dependency_types=DEPENDENCY_TYPES)
+    return {
+        "format": "lineagraph.slice/1",
+        "artifact": artifact.model_dump(mode="json"),
+        "code": str(code),
+        "nodes": [_node_json(n) for n in nodes],
+        "edges": [{"source": e["src"], "type": e["type"], "target": e["dst"],
+                   "properties": e["props"]} for e in edges],
+    }
+
+
 def _node_json(node) -> dict[str, Any]:
     data = node.model_dump(mode="json", exclude={"source_location"})
     data["node_type"] = node.node_type.name

@@ -623,22 +623,35 @@ def gc_cmd(obj: Context, dry_run, grace, as_json):
 
 
 @cli.command("export")
-@click.option("--session", "session_id", metavar="ID", required=True,
-              help="The session to export.")
+@click.option("--session", "session_id", metavar="ID", help="Export this session.")
+@click.option("--artifact", "artifact_name", metavar="NAME",
+              help="Export this artifact's slice: its code and the nodes behind it.")
+@click.option("--version", "version", type=VERSION, default="latest", show_default=True,
+              help="With --artifact: a version number or 'latest'.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE instead of standard output.")
 @click.pass_obj
-def export_cmd(obj: Context, session_id, output):
-    """Export a session's lineage subgraph as JSON (nodes, edges, source, artifacts).
+def export_cmd(obj: Context, session_id, artifact_name, version, output):
+    """Export a session's lineage subgraph, or an artifact's slice, as JSON.
+
+    The JSON has "nodes" (LineaPy's fields) and "edges" (source, type, target,
+    properties), which graph tools such as networkx can read.
 
     \b
     Example:
       lineagraph export --session 6293df9e-71b0-41e6-8340-64c725b05818 -o session.json
+      lineagraph export --artifact model -o model-slice.json
     """
-    from .catalog import export_session
+    from .catalog import export_session, export_slice
 
+    if (session_id is None) == (artifact_name is None):
+        raise click.UsageError("give --session ID or --artifact NAME (one of them)")
     with _store(obj) as db:
-        data = _translated(db_settings(obj), lambda: export_session(db, session_id))
+        if session_id is not None:
+            data = _translated(db_settings(obj), lambda: export_session(db, session_id))
+        else:
+            data = _translated(db_settings(obj), lambda: export_slice(
+                db, artifact_name, _one_version(version)))
     text = json.dumps(data, indent=2, default=str)
     if output is None:
         click.echo(text)

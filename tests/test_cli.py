@@ -273,3 +273,22 @@ def ast_dump(text: str) -> str:
     import ast
 
     return ast.dump(ast.parse(text))
+
+
+def test_export_of_a_slice_is_its_code_and_subgraph(imported, tmp_path):
+    import ast
+
+    env, _, _ = imported
+    out = tmp_path / "slice.json"
+    done = run(env, "export", "--artifact", "ks_ratio", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text())
+    ratio = next(a for a in EXPECTED["artifacts"] if a["name"] == "ks_ratio")
+    assert data["format"] == "lineagraph.slice/1"
+    wanted = ratio["program_slice_node_ids"]
+    wanted = ast.literal_eval(wanted) if isinstance(wanted, str) else wanted
+    assert {n["id"] for n in data["nodes"]} == set(wanted)
+    assert ast.dump(ast.parse(data["code"])) == ast.dump(ast.parse(ratio["program_slice"]))
+    ids = {n["id"] for n in data["nodes"]}
+    assert data["edges"] and all(e["source"] in ids and e["target"] in ids for e in data["edges"])
+    assert run(env, "export").returncode == 2

@@ -31,3 +31,11 @@ MATCH (a:Node {session_id: $session_id})-[r]->(b:Node)
 WHERE type(r) IN $dependency_types
 RETURN a.id AS src, type(r) AS type, b.id AS dst, properties(r) AS props
 ORDER BY src, type, dst;
+
+// name: edges_among
+// Dependency edges between the given nodes, for exporting a slice.
+// Parameters: $ids, $dependency_types. Returns: src, type, dst, props.
+MATCH (a:Node)-[r]->(b:Node)
+WHERE a.id IN $ids AND b.id IN $ids AND type(r) IN $dependency_types
+RETURN a.id AS src, type(r) AS type, b.id AS dst, properties(r) AS props
+ORDER BY src, type, dst;
