@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer
 
 from .errors import NotFoundError
 from .mapping import DEPENDENCY_TYPES, artifact_from_props, session_from_props
@@ -33,6 +33,10 @@ class SessionInfo(BaseModel):
     session: SessionContext
     nodes: int
     artifacts: int
+
+    @field_serializer("session")
+    def _session(self, session: SessionContext) -> dict[str, Any]:
+        return _session_json(session)
 
 
 def list_artifacts(db: GraphLineaDB, name: str | None = None,
@@ -73,10 +77,16 @@ def node_source_line(db: GraphLineaDB, node_id: str) -> str | None:
     return "\n".join(lines[rows[0]["lineno"] - 1:rows[0]["end_lineno"]])
 
 
+def _session_json(context: SessionContext) -> dict[str, Any]:
+    data = context.model_dump(mode="json")
+    data["environment_type"] = context.environment_type.name  # "SCRIPT", not 2
+    return data
+
+
 def session_details(db: GraphLineaDB, session_id: str) -> dict[str, Any]:
     context = db.get_session_context(session_id)
     return {
-        "session": context.model_dump(mode="json"),
+        "session": _session_json(context),
         "source": db.get_source_code_for_session(session_id),
         "libraries": [{"name": lib.name, "package_name": lib.package_name,
                        "version": lib.version} for lib in db.get_libraries_for_session(session_id)],
@@ -115,7 +125,7 @@ def export_session(db: GraphLineaDB, session_id: str) -> dict[str, Any]:
                      dependency_types=DEPENDENCY_TYPES)
     return {
         "format": "lineagraph.session/1",
-        "session": context.model_dump(mode="json"),
+        "session": _session_json(context),
         "source": db.get_source_code_for_session(session_id),
         "nodes": [_node_json(n) for n in nodes],
         "edges": [{"source": e["src"], "type": e["type"], "target": e["dst"],

@@ -292,3 +292,13 @@ def test_export_of_a_slice_is_its_code_and_subgraph(imported, tmp_path):
     ids = {n["id"] for n in data["nodes"]}
     assert data["edges"] and all(e["source"] in ids and e["target"] in ids for e in data["edges"])
     assert run(env, "export").returncode == 2
+
+
+def test_session_kinds_are_named_not_numbered(imported):
+    env, _, _ = imported
+    sid = EXPECTED["sessions"][0]["session_id"]
+    assert json.loads(run(env, "session", sid, "--json").stdout)["session"]["environment_type"] \
+        == "SCRIPT"
+    assert json.loads(run(env, "sessions", "--json").stdout)[0]["session"]["environment_type"] \
+        == "SCRIPT"
+    assert "(SCRIPT, Python" in run(env, "session", sid).stdout
