@@ -52,6 +52,27 @@ class Context:
         return ManagedServer(home=self.home, notify=_notify, **kwargs)
 
 
+class _Version(click.ParamType):
+    """An artifact version by LineaPy's rules: an int >= 0, 'latest' or 'all'."""
+
+    name = "VERSION"
+
+    def convert(self, value, param, ctx):
+        from .store import parse_artifact_version
+
+        try:
+            return parse_artifact_version(value)
+        except ValueError as err:
+            self.fail(str(err).splitlines()[0], param, ctx)
+
+
+VERSION = _Version()
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+version_option = click.option("--version", "version", type=VERSION, default="latest",
+                              show_default=True, help="A version number or 'latest'.")
+
+
 def _notify(message: str) -> None:
     err_console.print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
 
@@ -155,7 +176,7 @@ def neo4j_stop(obj: Context):
 
 
 @neo4j_group.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.pass_obj
 def neo4j_status(obj: Context, as_json):
     """Show backend, version, URIs, pid and data directory. Exit 3 when stopped.
@@ -210,7 +231,7 @@ def _print_status(status) -> None:
 
 # -- info -------------------------------------------------------------------------------
 @cli.command("info")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.pass_obj
 def info(obj: Context, as_json):
     """Connect and show which Neo4j lineagraph uses.
@@ -347,21 +368,6 @@ class _store:
 
 
 # -- catalog: artifacts, values, sessions ---------------------------------------------------
-class _Version(click.ParamType):
-    """An artifact version by LineaPy's rules: an int >= 0, 'latest' or 'all'."""
-
-    name = "VERSION"
-
-    def convert(self, value, param, ctx):
-        from .store import parse_artifact_version
-
-        try:
-            return parse_artifact_version(value)
-        except ValueError as err:
-            self.fail(str(err).splitlines()[0], param, ctx)
-
-
-VERSION = _Version()
 
 
 def _one_version(version):
@@ -378,7 +384,7 @@ def _emit_json(data) -> None:
 @cli.command("artifacts")
 @click.option("--name", metavar="NAME", help="Only versions of this artifact.")
 @click.option("--session", "session_id", metavar="ID", help="Only artifacts of this session.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.pass_obj
 def artifacts_cmd(obj: Context, name, session_id, as_json):
     """List artifacts: name, version, date, node type, session and value.
@@ -425,9 +431,8 @@ def _size(size: int | None) -> str:
 
 @cli.command("artifact")
 @click.argument("name")
-@click.option("--version", "version", type=VERSION, default="latest", show_default=True,
-              help="A version number or 'latest'.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@version_option
+@json_option
 @click.pass_obj
 def artifact_cmd(obj: Context, name, version, as_json):
     """Show one artifact: node, session, execution, value type and size, date, code line.
@@ -462,8 +467,7 @@ def artifact_cmd(obj: Context, name, version, as_json):
 
 @cli.command("value")
 @click.argument("name")
-@click.option("--version", "version", type=VERSION, default="latest", show_default=True,
-              help="A version number or 'latest'.")
+@version_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the pickle to FILE instead of loading it.")
 @click.pass_obj
@@ -505,7 +509,7 @@ def value_cmd(obj: Context, name, version, output):
 
 
 @cli.command("sessions")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.pass_obj
 def sessions_cmd(obj: Context, as_json):
     """List sessions: id, kind, Python, creation time, nodes and artifacts.
@@ -542,7 +546,7 @@ def sessions_cmd(obj: Context, as_json):
 
 @cli.command("session")
 @click.argument("session_id", metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.pass_obj
 def session_cmd(obj: Context, session_id, as_json):
     """Show a session: its source, libraries, variables and artifacts.
@@ -599,7 +603,7 @@ def delete_cmd(obj: Context, name, version):
 @click.option("--grace", type=float, default=600.0, show_default=True, metavar="SECONDS",
               help="Keep blobs stored more recently than this (a writer may be about to "
                    "commit a value pointing at them).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.pass_obj
 def gc_cmd(obj: Context, dry_run, grace, as_json):
     """Remove blobs on disk that no stored value points at.
@@ -698,14 +702,13 @@ def slice_cmd(obj: Context, names, version, keep_save, show_left_out, output):
 # -- lineage ------------------------------------------------------------------------------
 @cli.command("lineage")
 @click.argument("name", required=False)
-@click.option("--version", "version", type=VERSION, default="latest", show_default=True,
-              help="A version number or 'latest'.")
+@version_option
 @click.option("--node", "node_id", metavar="ID", help="Start from a node id instead.")
 @click.option("--upstream/--downstream", default=True,
               help="What it was computed from (default), or what was computed from it.")
 @click.option("--depth", type=click.IntRange(min=0), metavar="N",
               help="At most N dependency steps away. [default: no limit]")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.pass_obj
 def lineage_cmd(obj: Context, name, version, node_id, upstream, depth, as_json):
     """Show what an artifact was computed from, or what was computed from it.
@@ -744,7 +747,7 @@ def lineage_cmd(obj: Context, name, version, node_id, upstream, depth, as_json):
 
 @cli.command("impact")
 @click.argument("node_id", metavar="NODE_ID")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.pass_obj
 def impact_cmd(obj: Context, node_id, as_json):
     """List the artifacts whose value depends on a node (a literal, an import, a call).
@@ -770,7 +773,7 @@ def impact_cmd(obj: Context, node_id, as_json):
 @click.argument("library")
 @click.option("--version", "library_version", metavar="VERSION",
               help="Only this version of the library.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.pass_obj
 def uses_cmd(obj: Context, library, library_version, as_json):
     """Sessions that import a library, and artifacts computed from it.

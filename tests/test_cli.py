@@ -251,30 +251,6 @@ def test_slice_prints_lineapys_slice(imported, tmp_path):
     assert run(env, "slice", "no-such-thing").returncode == 4
 
 
-def test_demo_imports_the_shipped_database_and_prints_a_slice(neo4j_settings, empty_db,
-                                                              tmp_path):
-    env = dict(os.environ, NEO4J_URI=neo4j_settings.uri,
-               NEO4J_USERNAME=neo4j_settings.username,
-               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
-               NEO4J_DATABASE=neo4j_settings.database, LINEAGRAPH_HOME=str(tmp_path),
-               COLUMNS="200")
-    done = run(env, "demo")
-    assert done.returncode == 0, done.stderr
-    expected = json.loads((FIXTURES / "list_mutation_alias" / "expected.json").read_text())
-    slice_text = expected["program_slice_by_artifact_name_latest"]["sorted_scores"]
-    body = done.stdout.split("are left out):\n", 1)[1].split("\n  then paste:")[0]
-    assert ast_dump(body) == ast_dump(slice_text)
-    assert "sorted_scores" in done.stdout and "[3, 7, 15, 19, 42, 88, 101]" in done.stdout
-    again = run(env, "demo")  # idempotent
-    assert again.returncode == 0 and "0 session(s) new, 1 already there" in again.stdout
-
-
-def ast_dump(text: str) -> str:
-    import ast
-
-    return ast.dump(ast.parse(text))
-
-
 def test_export_of_a_slice_is_its_code_and_subgraph(imported, tmp_path):
     import ast
 

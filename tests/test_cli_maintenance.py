@@ -1,4 +1,6 @@
-"""`lineagraph delete` and `gc`: commands that change the store, each on its own graph."""
+"""Commands that change or empty the store (`delete`, `gc`, `demo`), each on its own graph.
+
+Kept apart from test_cli.py, whose tests share one imported graph for the module."""
 
 from __future__ import annotations
 
@@ -39,3 +41,27 @@ def test_delete_and_gc(neo4j_settings, empty_db, tmp_path):
     assert not db.blobs.exists(orphan.key)
     for row in db.get_all_artifacts():  # what is still referenced is still there
         assert db.blobs.exists(db.get_node_value_path(row.node_id, row.execution_id))
+
+
+def test_demo_imports_the_shipped_database_and_prints_a_slice(neo4j_settings, empty_db,
+                                                              tmp_path):
+    env = dict(os.environ, NEO4J_URI=neo4j_settings.uri,
+               NEO4J_USERNAME=neo4j_settings.username,
+               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+               NEO4J_DATABASE=neo4j_settings.database, LINEAGRAPH_HOME=str(tmp_path),
+               COLUMNS="200")
+    done = run(env, "demo")
+    assert done.returncode == 0, done.stderr
+    expected = json.loads((FIXTURES / "list_mutation_alias" / "expected.json").read_text())
+    slice_text = expected["program_slice_by_artifact_name_latest"]["sorted_scores"]
+    body = done.stdout.split("are left out):\n", 1)[1].split("\n  then paste:")[0]
+    assert ast_dump(body) == ast_dump(slice_text)
+    assert "sorted_scores" in done.stdout and "[3, 7, 15, 19, 42, 88, 101]" in done.stdout
+    again = run(env, "demo")  # idempotent
+    assert again.returncode == 0 and "0 session(s) new, 1 already there" in again.stdout
+
+
+def ast_dump(text: str) -> str:
+    import ast
+
+    return ast.dump(ast.parse(text))
