@@ -65,3 +65,23 @@ def ast_dump(text: str) -> str:
     import ast
 
     return ast.dump(ast.parse(text))
+
+
+def test_init_applies_the_schema_once(neo4j_settings, empty_db, tmp_path):
+    env = dict(os.environ, NEO4J_URI=neo4j_settings.uri,
+               NEO4J_USERNAME=neo4j_settings.username,
+               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+               NEO4J_DATABASE=neo4j_settings.database, LINEAGRAPH_HOME=str(tmp_path))
+    first = run(env, "init")
+    assert first.returncode == 0, first.stderr
+    assert "Schema version 1 is in place" in first.stdout
+    assert neo4j_settings.password.get_secret_value() not in first.stdout + first.stderr
+    records, _, _ = empty_db.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n",
+                                           database_=neo4j_settings.database)
+    names = set(records[0]["n"])
+    assert {"lineagraph_node_id", "lineagraph_artifact_name_version"} <= names
+    again = run(env, "init")
+    assert again.returncode == 0
+    records, _, _ = empty_db.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n",
+                                           database_=neo4j_settings.database)
+    assert set(records[0]["n"]) == names
