@@ -107,13 +107,14 @@ def collect_garbage(db: GraphLineaDB, dry_run: bool = False,
     """Remove blobs nothing references and nobody stored in the last ``grace_seconds``
     (a writer may be about to commit a value pointing at it); return keys and bytes."""
     keys = [k for k in unreferenced_blobs(db) if db.blobs.age(k) >= grace_seconds]
-    freed = 0
-    for key in keys:
-        freed += db.blobs.info(key).size
-        if not dry_run:
-            # checked again one by one: a value written since the listing keeps its blob
-            if db._read("store.blob_reference_counts", keys=[key])[0]["refs"] == 0:
-                db.blobs.delete(key)
+    freed = sum(db.blobs.info(k).size for k in keys)
+    if not dry_run and keys:
+        # asked again just before deleting: a value committed since the listing keeps
+        # its blob (one query for all of them)
+        counts = db._read("store.blob_reference_counts", keys=keys)
+        for row in counts:
+            if row["refs"] == 0:
+                db.blobs.delete(row["key"])
     return keys, freed
 
 
@@ -141,7 +142,7 @@ def export_slice(db: GraphLineaDB, name: str, version: int | None = None) -> dic
     artifact = db.get_artifact_by_name(name, version)
     code = get_program_slice(db, [(artifact.name, artifact.version)])
     ids = sorted(code.node_ids)
-    nodes = [db.get_node_by_id(i) for i in ids]
+    nodes = db.get_nodes_by_ids(ids)
     edges = db._read("catalog.edges_among", ids=ids, dependency_types=DEPENDENCY_TYPES)
     return {
         "format": "lineagraph.slice/1",

@@ -377,9 +377,9 @@ def _session_complete(db: GraphLineaDB, session_id: str, node_count: int) -> boo
 def _import_session(db: GraphLineaDB, source: _Db, session: dict, nodes: list[dict],
                     report: ImportReport) -> None:
     """One commit: the session, its code, nodes, edges and variables, or nothing."""
+    used = {n.get("source_code_id") for n in nodes}
     codes = {cid: _source_code(row) for cid, row in source.source_codes.items()
-             if row["jupyter_session_id"] == session["id"]
-             or any(n.get("source_code_id") == cid for n in nodes)}
+             if row["jupyter_session_id"] == session["id"] or cid in used}
     execution = source.executions[session["execution_id"]]
     db.write_execution(Execution(id=execution["id"], timestamp=_when(execution["timestamp"])))
     db.write_context(SessionContext(

@@ -143,13 +143,13 @@ def shared_nodes(db: GraphLineaDB, artifact: ArtifactRef) -> dict[tuple[str, int
     result: dict[tuple[str, int], int] = {}
     # artifacts downstream of any node of my lineage are exactly those sharing a node
     dependents = {r["id"] for r in db._read("lineage.downstream_all", ids=sorted(mine))}
-    for row in db._read("lineage.artifacts_of_nodes", ids=sorted(mine | dependents)):
-        other = artifact_from_props(row["artifact"])
-        if (other.name, other.version) == (own.name, own.version):
-            continue
-        theirs = {other.node_id} | {r["id"] for r in db._read("lineage.upstream_all",
-                                                               ids=[other.node_id])}
-        shared = len(mine & theirs)
+    others = [artifact_from_props(r["artifact"])
+              for r in db._read("lineage.artifacts_of_nodes", ids=sorted(mine | dependents))]
+    others = [o for o in others if (o.name, o.version) != (own.name, own.version)]
+    lineages = {r["start"]: set(r["ids"]) for r in db._read(
+        "lineage.upstream_of_each", ids=sorted({o.node_id for o in others}))}
+    for other in others:
+        shared = len(mine & lineages.get(other.node_id, set()))
         if shared:
             result[(other.name, other.version)] = shared
     return dict(sorted(result.items(), key=lambda kv: (-kv[1], kv[0])))

@@ -418,4 +418,4 @@ def get_program_slice(
 def ensure_slicing_index(db: "GraphLineaDB") -> None:
     """Create the LOCATED_IN(lineno) relationship index that makes the same-line search
     in long scripts follow the slice rather than the script (idempotent)."""
-    db._write("slicing.create_located_in_index")
+    db.ensure_schema()  # the index is part of cypher/schema

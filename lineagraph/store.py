@@ -121,6 +121,7 @@ class _Unit:
     contexts: dict[str, SessionContext] = field(default_factory=dict)
     source_codes: dict[str, SourceCode] = field(default_factory=dict)
     nodes: dict[str, BaseNode] = field(default_factory=dict)
+    rows: dict[str, dict] = field(default_factory=dict)  # node_to_row of each node
     node_values: dict[tuple[str, str], tuple[NodeValue, BlobInfo]] = field(default_factory=dict)
     artifacts: dict[tuple[str, int], Artifact] = field(default_factory=dict)
     variables: dict[str, list[str]] = field(default_factory=dict)
@@ -292,12 +293,14 @@ class GraphLineaDB:
     def write_node(self, node: BaseNode) -> None:
         if getattr(node, "node_type", None) not in NODE_LABELS:
             raise TypeError(f"not a lineage node: {node!r}")
-        check_text(f"node {node.id!r}", [node_to_row(node)])
+        row = node_to_row(node)
+        check_text(f"node {node.id!r}", [row])
         if node.source_location is not None:
             code = node.source_location.source_code
             if code.id not in self._unit.source_codes:
                 self.write_source_code(code)
         self._unit.nodes[node.id] = node
+        self._unit.rows[node.id] = row
 
     def write_assigned_variable(self, node_id: LineaID, variable_name: str) -> None:
         check_text(f"variable of node {node_id!r}", [node_id, variable_name])
@@ -414,6 +417,26 @@ class GraphLineaDB:
         if not rows:
             raise NotFoundError(f"node {linea_id!r} not found")
         return self._nodes_from_records(rows)[0]
+
+    def get_nodes_by_ids(self, ids: Iterable[LineaID]) -> list[BaseNode]:
+        """Several nodes at once (pending, cached, then one query for the rest); a
+        missing id is a NotFoundError naming it."""
+        ids = list(dict.fromkeys(ids))
+        found: dict[str, BaseNode] = {}
+        for node_id in ids:
+            node = self._unit.nodes.get(node_id) or self._cache.get("node", node_id)
+            if node is not None:
+                found[node_id] = node
+        missing = [i for i in ids if i not in found]
+        if missing:
+            rows = self._read("store.nodes_by_ids", ids=missing,
+                              dependency_types=DEPENDENCY_TYPES)
+            found.update((n.id, n) for n in self._nodes_from_records(rows))
+        absent = [i for i in ids if i not in found]
+        if absent:
+            raise NotFoundError(f"node {absent[0]!r} not found"
+                                + (f" (and {len(absent) - 1} more)" if len(absent) > 1 else ""))
+        return [found[i] for i in ids]
 
     def get_nodes_for_session(self, session_id: LineaID) -> list[BaseNode]:
         rows = self._read("store.nodes_for_session", session_id=session_id,
@@ -699,7 +722,7 @@ def _check_references(tx, unit: _Unit, rows: list[dict], stats: CommitStats) -> 
 
 def _write_unit(tx: neo4j.ManagedTransaction, unit: _Unit, batch: int,
                 stats: CommitStats) -> None:
-    rows = [node_to_row(n) for n in unit.nodes.values()]
+    rows = [unit.rows[i] for i in unit.nodes]
     _check_references(tx, unit, rows, stats)
     if unit.executions:
         _run(tx, "store.write_executions", stats, rows=[

@@ -38,16 +38,20 @@ def test_the_tests_never_use_the_neo4j_uri_of_the_user(tmp_path):
     shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "test_inner.py").write_text(
         "def test_which(neo4j_settings):\n    assert 'bolt://127.0.0.1:1' != neo4j_settings.uri\n")
+    port = free_port()
     env = dict(os.environ, NEO4J_URI="bolt://127.0.0.1:1", NEO4J_PASSWORD="x" * 12,
-               LINEAGRAPH_TEST_NEO4J_URI=f"bolt://127.0.0.1:{free_port()}",
+               LINEAGRAPH_TEST_NEO4J_URI=f"bolt://127.0.0.1:{port}",
                LINEAGRAPH_TEST_NEO4J_PASSWORD="irrelevant-123")
     env.pop("LINEAGRAPH_REQUIRE_NEO4J", None)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-s", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-s",
+         str(tmp_path)],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
     )
     assert "NEO4J_URI is ignored" in done.stdout
-    assert "LINEAGRAPH_TEST_NEO4J_URI=bolt://127.0.0.1:" in done.stdout or "skipped" in done.stdout
+    # it tried the test server (closed here, so it skipped) and never port 1
+    assert "1 skipped" in done.stdout and f"bolt://127.0.0.1:{port}" in done.stdout
+    assert "bolt://127.0.0.1:1:" not in done.stdout and "127.0.0.1:1 " not in done.stdout
 
 
 def test_without_require_an_unreachable_server_skips(tmp_path):

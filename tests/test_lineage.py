@@ -58,7 +58,8 @@ def oracle_down(nodes, start):
 
 
 def test_the_walks_follow_exactly_the_dependency_types():
-    for name in ("lineage.upstream_all", "lineage.downstream_all", "lineage.upstream_step",
+    for name in ("lineage.upstream_all", "lineage.upstream_of_each", "lineage.downstream_all",
+                 "lineage.upstream_step",
                  "lineage.downstream_step", "lineage.shortest_dependency_path"):
         types = re.search(r"\[:([A-Z_|]+)", queries()[name].text).group(1).split("|")
         assert types == DEPENDENCY_TYPES, name

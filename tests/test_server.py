@@ -18,11 +18,9 @@ from lineagraph.connection import check_connection, open_driver, server_info
 from lineagraph.errors import ServerPrerequisiteError
 from lineagraph.server import ManagedServer
 from lineagraph.server import java as java_backend
-from lineagraph.server.docker import docker_answers
 
-needs_java_backend = pytest.mark.skipif(
-    docker_answers(), reason="a Docker engine answers: the managed server would use it"
-)
+# These tests start the Java backend explicitly, so they run (not skip) where Docker runs.
+JAVA = "java"
 pytestmark = [pytest.mark.server]
 
 
@@ -32,10 +30,9 @@ def test_the_session_server_is_neo4j_5_26_community(driver, neo4j_settings):
     assert facts["edition"] == "community"
 
 
-@needs_java_backend
 def test_start_status_stop_round_trip_keeps_data_across_a_restart(tmp_path):
     messages: list[str] = []
-    server = ManagedServer(home=tmp_path, notify=messages.append)
+    server = ManagedServer(home=tmp_path, backend=JAVA, notify=messages.append)
     assert server.status().running is False
 
     first = server.start()
@@ -71,13 +68,12 @@ def test_start_status_stop_round_trip_keeps_data_across_a_restart(tmp_path):
         server.stop()
 
 
-@needs_java_backend
 def test_a_taken_port_is_avoided_and_a_stale_pid_file_is_ignored(tmp_path):
     squatter = socket.socket()
     squatter.bind(("127.0.0.1", 0))
     squatter.listen()
     taken = squatter.getsockname()[1]
-    server = ManagedServer(home=tmp_path, bolt_port=taken, notify=lambda m: None)
+    server = ManagedServer(home=tmp_path, backend=JAVA, bolt_port=taken, notify=lambda m: None)
     # a pid file left by a crash, naming a process that no longer exists
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -93,9 +89,8 @@ def test_a_taken_port_is_avoided_and_a_stale_pid_file_is_ignored(tmp_path):
         server.stop()
 
 
-@needs_java_backend
 def test_server_state_is_private_and_listens_on_loopback_only(tmp_path):
-    server = ManagedServer(home=tmp_path, notify=lambda m: None)
+    server = ManagedServer(home=tmp_path, backend=JAVA, notify=lambda m: None)
     status = server.start()
     try:
         password_file = tmp_path / "neo4j" / "password"
@@ -143,7 +138,6 @@ def test_without_docker_or_java_the_error_says_what_to_install(tmp_path, monkeyp
     assert "Java 17" in message and "NEO4J_URI" in message
 
 
-@needs_java_backend
 def test_a_port_taken_between_the_check_and_the_bind_is_retried(tmp_path, monkeypatch):
     import lineagraph.server as server_module
 
@@ -161,7 +155,7 @@ def test_a_port_taken_between_the_check_and_the_bind_is_retried(tmp_path, monkey
 
     monkeypatch.setattr(server_module, "choose_ports", racy_choose)
     messages: list[str] = []
-    server = ManagedServer(home=tmp_path, notify=messages.append)
+    server = ManagedServer(home=tmp_path, backend=JAVA, notify=messages.append)
     try:
         status = server.start()
         assert len(calls) == 2 and any("retrying" in m for m in messages)
@@ -172,20 +166,20 @@ def test_a_port_taken_between_the_check_and_the_bind_is_retried(tmp_path, monkey
         server.stop()
 
 
-@needs_java_backend
 def test_two_concurrent_starts_give_one_server(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
     env["LINEAGRAPH_HOME"] = str(tmp_path)
     from lineagraph.server.ports import free_port
 
-    cmd = [sys.executable, "-m", "lineagraph.cli", "neo4j", "start", "--bolt-port",
+    cmd = [sys.executable, "-m", "lineagraph.cli", "neo4j", "start", "--backend", "java",
+           "--bolt-port",
            str(free_port()), "--http-port", str(free_port())]
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     second = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
     outs = [p.communicate(timeout=300) for p in (first, second)]
-    server = ManagedServer(home=tmp_path, notify=lambda m: None)
+    server = ManagedServer(home=tmp_path, backend=JAVA, notify=lambda m: None)
     try:
         assert first.returncode == 0 and second.returncode == 0, outs
         assert sum("already running" in err for _, err in outs) == 1

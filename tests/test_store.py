@@ -494,3 +494,14 @@ def test_rewriting_a_node_replaces_its_properties_and_type(store):
         "MATCH (n:Node {id: 'sess-1-getattr'}) RETURN labels(n) AS labels",
         database_=store.database)
     assert sorted(records[0]["labels"]) == ["LiteralNode", "Node"]
+
+
+def test_nodes_by_ids_in_one_call(store):
+    nodes = write_session(store)
+    store.commit()
+    store.clear_cache()
+    ids = [n.id for n in reversed(nodes)]
+    got = store.get_nodes_by_ids(ids)
+    assert [n.model_dump() for n in got] == [n.model_dump() for n in reversed(nodes)]
+    with pytest.raises(NotFoundError, match="node 'ghost' not found"):
+        store.get_nodes_by_ids([ids[0], "ghost"])

@@ -30,6 +30,17 @@ CALL (s) {
 WITH DISTINCT a WHERE NOT a.id IN $ids
 RETURN a.id AS id;
 
+// name: upstream_of_each
+// For each start node, the nodes it depends on, directly or not (itself included).
+// Parameters: $ids. Returns: start, ids.
+UNWIND $ids AS id
+MATCH (s:Node {id: id})
+CALL (s) {
+  MATCH (s)-[:CALLS|POSITIONAL_ARG|KEYWORD_ARG|READS_GLOBAL|IMPLICIT_DEPENDENCY|MUTATES|MUTATED_BY|SET_BY|CONTROLLED_BY|TESTS|COMPANION|UNEXECUTED*0..]->(a:Node)
+  RETURN collect(DISTINCT a.id) AS ids
+}
+RETURN s.id AS start, ids;
+
 // name: downstream_all
 // Every node that depends on the start nodes, directly or not (the starts excluded).
 // Parameters: $ids. Returns: id.

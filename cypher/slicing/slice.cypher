@@ -93,7 +93,7 @@ RETURN a.id AS id, a.node_type AS node_type,
 // name: same_line_step_indexed
 // same_line_step for source code with many nodes (a long script): finds the nodes on
 // the lines through the relationship index on LOCATED_IN(lineno) (see
-// create_located_in_index), so the cost follows the lines asked for, not the size of
+// ensure_schema), so the cost follows the lines asked for, not the size of
 // the code. Only use it when that index is online (located_in_index_ready); without it
 // this would scan every LOCATED_IN relationship.
 // Parameters: $ranges [{code_id, lo, first, hi}], $session_id, $known.
@@ -155,9 +155,3 @@ SHOW INDEXES YIELD entityType, labelsOrTypes, properties, state
 WHERE entityType = 'RELATIONSHIP' AND labelsOrTypes = ['LOCATED_IN']
   AND properties[0] = 'lineno' AND state = 'ONLINE'
 RETURN count(*) > 0 AS ready;
-
-// name: create_located_in_index
-// The index same_line_step_indexed needs (suggested for cypher/schema): range index on
-// the line where a node's source starts.
-CREATE INDEX lineagraph_located_in_lineno IF NOT EXISTS
-FOR ()-[l:LOCATED_IN]-() ON (l.lineno);

@@ -12,6 +12,17 @@ RETURN properties(n) AS node,
        head([(n)-[l:LOCATED_IN]->(c:SourceCode)
         | {position: properties(l), code_id: c.id}]) AS location;
 
+// name: nodes_by_ids
+// Several nodes by id in one query (no row for an id that is not stored).
+// Parameters: $ids, $dependency_types. Returns: node, deps, location.
+UNWIND $ids AS id
+MATCH (n:Node {id: id})
+RETURN properties(n) AS node,
+       [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
+        | {type: type(r), props: properties(r), dst: m.id}] AS deps,
+       head([(n)-[l:LOCATED_IN]->(c:SourceCode)
+        | {position: properties(l), code_id: c.id}]) AS location;
+
 // name: nodes_for_session
 // Every node of a session. Parameters: $session_id, $dependency_types.
 // Returns: node, deps, location.
