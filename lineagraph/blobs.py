@@ -10,6 +10,8 @@ bytes, so a blob that changed on disk is refused before anything unpickles it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -38,6 +40,8 @@ _SHARD_RE = re.compile(r"[0-9a-f]{2}")
 _BLOB_SUFFIX = ".pkl"
 _TEMP_PREFIX = ".tmp-"
 _TEMP_SUFFIX = ".partial"
+
+_LOCK_NAME = ".lock"
 
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
@@ -302,6 +306,25 @@ class BlobStore:
                     and entry.is_file()
                 ):
                     yield key
+
+    # -- coordination between processes ------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, shared: bool) -> Iterator[None]:
+        """Hold the store's lock (``<root>/.lock``, flock) for the ``with`` block.
+
+        A commit that records values holds it shared from checking that their blobs are
+        present until Neo4j has committed; removing blobs holds it exclusively from
+        counting their references to unlinking them. So a blob is never removed between
+        a commit's check and the moment its reference is visible, in any process.
+        """
+        self._ensure_root()
+        fd = os.open(self.root / _LOCK_NAME, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     # -- removing ----------------------------------------------------------------
 

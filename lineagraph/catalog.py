@@ -111,10 +111,13 @@ def collect_garbage(db: GraphLineaDB, dry_run: bool = False,
     if not dry_run and keys:
         # asked again just before deleting: a value committed since the listing keeps
         # its blob (one query for all of them)
-        counts = db._read("store.blob_reference_counts", keys=keys)
-        for row in counts:
-            if row["refs"] == 0:
-                db.blobs.delete(row["key"])
+        # its blob (one query for all of them); under the blob store's exclusive lock,
+        # so no commit can check a blob and then point at it while it is unlinked
+        with db.blobs.lock(shared=False):
+            counts = db._read("store.blob_reference_counts", keys=keys)
+            for row in counts:
+                if row["refs"] == 0:
+                    db.blobs.delete(row["key"])
     return keys, freed
 
 

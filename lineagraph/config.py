@@ -7,7 +7,8 @@ Connection: ``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATAB
 lineagraph's own: ``LINEAGRAPH_HOME`` (per-user data directory: server state, blobs),
 ``LINEAGRAPH_CACHE`` (downloaded Neo4j artifacts), ``LINEAGRAPH_NEO4J_BACKEND``
 (``auto``, ``java`` or ``docker``), ``LINEAGRAPH_NEO4J_HEAP`` and
-``LINEAGRAPH_NEO4J_PAGECACHE`` (memory of the managed server).
+``LINEAGRAPH_NEO4J_PAGECACHE`` (memory of the managed server), ``LINEAGRAPH_RETRY_SECONDS``
+(how long a transaction is retried while Neo4j is unreachable or busy; default 60).
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ from pathlib import Path
 import platformdirs
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from .errors import ConfigurationError
+
 DEFAULT_USERNAME = "neo4j"
 DEFAULT_DATABASE = "neo4j"
+# Long enough for the managed server to restart (about 10 s here) with room to spare.
+DEFAULT_RETRY_SECONDS = 60.0
 
 
 class ConnectionSettings(BaseModel):
@@ -72,3 +77,19 @@ def env_connection_overrides() -> dict[str, str]:
         "database": "NEO4J_DATABASE",
     }
     return {key: os.environ[var] for key, var in names.items() if os.environ.get(var)}
+
+
+def retry_seconds() -> float:
+    """How long a transaction is retried on transient faults (``LINEAGRAPH_RETRY_SECONDS``)."""
+    raw = os.environ.get("LINEAGRAPH_RETRY_SECONDS")
+    if not raw:
+        return DEFAULT_RETRY_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not (0 <= value <= 3600):
+        raise ConfigurationError(
+            f"LINEAGRAPH_RETRY_SECONDS={raw!r}: expected a number of seconds from 0 to 3600"
+        )
+    return value

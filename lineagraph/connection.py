@@ -61,6 +61,9 @@ def open_driver(settings: ConnectionSettings) -> neo4j.Driver:
             settings.uri,
             auth=(settings.username, settings.password.get_secret_value()),
             connection_timeout=10.0,
+            # Managed transactions and execute_query retry transient faults (server
+            # restarting, leader switch, deadlock) for this long, then give up.
+            max_transaction_retry_time=config.retry_seconds(),
             # Planner hints ("label does not exist yet") are noise for a store that
             # creates its labels on first write; errors still raise.
             notifications_min_severity="OFF",

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel
 
-from .errors import ImportError_, LineagraphError, NotFoundError
+from .errors import ImportError_, LineagraphError, NotFoundError, StoreUnavailableError
 from .models import (
     Artifact,
     CallNode,
@@ -404,6 +404,10 @@ def _import_session(db: GraphLineaDB, source: _Db, session: dict, nodes: list[di
             variables += 1
     try:
         stats = db.commit()
+    except StoreUnavailableError as err:
+        raise StoreUnavailableError(
+            f"session {session['id']} could not be imported: {err}. Run the import again "
+            "once Neo4j answers: sessions already imported are skipped") from None
     except LineagraphError as err:
         raise ImportError_(f"session {session['id']} could not be imported: {err}") from None
     db._write("importer.mark_session_complete", session_id=session["id"], nodes=len(nodes))
@@ -454,6 +458,10 @@ def _import_values_and_artifacts(db: GraphLineaDB, source: _Db, values: list[dic
                 f"{existing.node_id}, the import has node {artifact.node_id}; kept the store's")
     try:
         db.commit()
+    except StoreUnavailableError as err:
+        raise StoreUnavailableError(
+            f"values and artifacts could not be imported: {err}. Run the import again once "
+            "Neo4j answers") from None
     except LineagraphError as err:
         raise ImportError_(f"values and artifacts could not be imported: {err}") from None
 

@@ -15,7 +15,11 @@ removed from disk only after the graph no longer points at them.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import logging
+import os
+import random
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -72,6 +76,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 5000
 DEFAULT_CACHE_SIZE = 200_000
 ARTIFACT_MIN_VERSION = 0
+# save_artifact: how often a commit is tried again when another process took the
+# version it computed (each try reads the latest version afresh)
+SAVE_ATTEMPTS = 100
 
 
 def parse_artifact_version(version: Any) -> Union[int, str]:
@@ -111,6 +118,8 @@ class CommitStats:
     nodes: int = 0
     edges: int = 0
     seconds: float = 0.0
+    attempts: int = 1  # > 1 when save_artifact lost a race for a version and tried again
+    saved: list[Artifact] = field(default_factory=list)  # what save_artifact stored
 
 
 @dataclass
@@ -124,11 +133,14 @@ class _Unit:
     rows: dict[str, dict] = field(default_factory=dict)  # node_to_row of each node
     node_values: dict[tuple[str, str], tuple[NodeValue, BlobInfo]] = field(default_factory=dict)
     artifacts: dict[tuple[str, int], Artifact] = field(default_factory=dict)
+    # save_artifact: versions chosen inside the commit's transaction
+    next_versions: list[Artifact] = field(default_factory=list)
     variables: dict[str, list[str]] = field(default_factory=dict)
 
     def empty(self) -> bool:
         return not any((self.executions, self.contexts, self.source_codes, self.nodes,
-                        self.node_values, self.artifacts, self.variables))
+                        self.node_values, self.artifacts, self.next_versions,
+                        self.variables))
 
 
 class _LRU:
@@ -335,6 +347,27 @@ class GraphLineaDB:
             )
         self._unit.artifacts[key] = artifact
 
+    def save_artifact(self, name: str, node_id: LineaID, execution_id: LineaID,
+                      date_created: datetime.datetime | None = None) -> Artifact:
+        """Save ``name`` as the next version of that name, pointing at ``node_id``'s value
+        in ``execution_id``, and commit it with everything pending; return it.
+
+        LineaPy's tracer asked for the latest version and wrote latest + 1, so two
+        processes saving one name at once could collide. Here the version is chosen
+        inside the commit's transaction; when another process takes it first, Neo4j's
+        uniqueness constraint refuses ours and the whole commit is tried again with a
+        fresh version. Versions of a name are thus unique and consecutive across
+        processes, and no save is lost. (lineagraph's addition to LineaPy's API.)
+        """
+        artifact = Artifact(
+            name=name, node_id=node_id, execution_id=execution_id, version=0,
+            date_created=date_created or datetime.datetime.now(),
+        )
+        check_datetimes(artifact, "date_created")
+        check_text(f"artifact {name!r}", [artifact_to_props(artifact)])
+        self._unit.next_versions.append(artifact)
+        return self.commit().saved[-1]
+
     def save_value(self, value: Any) -> Optional[BlobInfo]:
         """LineaPy's FilePickler: pickle ``value`` into the blob store; None when it
         cannot be pickled. Pass ``info.key`` as ``NodeValue.value``."""
@@ -350,14 +383,22 @@ class GraphLineaDB:
         started = time.perf_counter()
         stats = CommitStats()
 
+        calls = 0
+
+        # metadata shows in SHOW TRANSACTIONS: which process is committing what
+        @neo4j.unit_of_work(metadata={"app": "lineagraph", "op": "commit",
+                                      "pid": os.getpid(), "nodes": len(unit.nodes)})
         def work(tx: neo4j.ManagedTransaction) -> CommitStats:
+            # the driver calls this again after a transient fault; only then can an
+            # earlier call have been committed without our hearing of it
+            nonlocal calls
+            calls += 1
             run_stats = CommitStats()
-            _write_unit(tx, unit, self.batch_size, run_stats)
+            _write_unit(tx, unit, self.batch_size, run_stats, retried=calls > 1)
             return run_stats
 
         try:
-            with self._session() as session:
-                stats = session.execute_write(work)
+            stats = self._commit_unit(unit, work)
         except LineagraphError:
             raise
         except neo4j_errors.ConstraintError as err:
@@ -386,6 +427,29 @@ class GraphLineaDB:
             self._cache.put("code", code.id, code)
         self.last_commit = stats
         return stats
+
+    def _commit_unit(self, unit: _Unit, work) -> CommitStats:
+        """Run ``work`` in one managed transaction (which the driver retries on transient
+        faults), holding the blob store's shared lock when the unit records values, and
+        trying again when save_artifact lost a race for a version."""
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                with contextlib.ExitStack() as stack:
+                    if unit.node_values:
+                        stack.enter_context(self.blobs.lock(shared=True))
+                        _check_blobs_present(self.blobs, unit)
+                    with self._session() as session:
+                        stats = session.execute_write(work)
+                stats.attempts = attempts
+                return stats
+            except neo4j_errors.ConstraintError as err:
+                lost_race = unit.next_versions and "Artifact" in str(err.message)
+                if not lost_race or attempts >= SAVE_ATTEMPTS:
+                    raise
+                logger.debug("save_artifact: version taken by another writer, trying again")
+                time.sleep(random.uniform(0.0, 0.01 * min(attempts, 20)))
 
     def close(self) -> None:
         """Commit what is pending, then release the driver if we built it."""
@@ -638,10 +702,13 @@ class GraphLineaDB:
     def _remove_unreferenced_blobs(self, keys: list[str]) -> list[str]:
         if not keys:
             return []
-        counts = self._read("store.blob_reference_counts", keys=sorted(set(keys)))
-        removed = [r["key"] for r in counts if r["refs"] == 0]
-        for key in removed:
-            self.blobs.delete(key)
+        # counted and unlinked under the exclusive lock: a commit about to point at one
+        # of these blobs holds the shared lock from its check until Neo4j has it
+        with self.blobs.lock(shared=False):
+            counts = self._read("store.blob_reference_counts", keys=sorted(set(keys)))
+            removed = [r["key"] for r in counts if r["refs"] == 0]
+            for key in removed:
+                self.blobs.delete(key)
         return removed
 
 
@@ -672,10 +739,28 @@ def _missing(tx, name: str, ids: set[str], stats: CommitStats) -> set[str]:
     return {r["id"] for r in _run(tx, name, stats, ids=sorted(ids))}
 
 
+def _check_blobs_present(blobs: BlobStore, unit: _Unit) -> None:
+    """Every value's blob is still on disk with the size it had when written."""
+    for value, info in unit.node_values.values():
+        try:
+            size = blobs.path(info.key).stat().st_size
+        except FileNotFoundError:
+            size = None
+        if size != info.size:
+            what = "is gone" if size is None else f"changed size ({info.size} -> {size} bytes)"
+            raise CorruptBlobError(
+                f"blob {info.key} of the value of node {value.node_id} (execution "
+                f"{value.execution_id}) {what} since write_node_value, probably removed by "
+                "another process deleting an artifact; store the value again "
+                "(save_value) and retry; nothing was stored"
+            )
+
+
 def _check_references(tx, unit: _Unit, rows: list[dict], stats: CommitStats) -> None:
     """Refuse the unit if anything it points at is neither in it nor in the store."""
     executions = {c.execution_id for c in unit.contexts.values()}
     executions |= {a.execution_id for a in unit.artifacts.values()}
+    executions |= {a.execution_id for a in unit.next_versions}
     executions |= {v.execution_id for v, _ in unit.node_values.values()}
     missing = _missing(tx, "store.missing_execution_ids", executions - set(unit.executions),
                        stats)
@@ -697,7 +782,7 @@ def _check_references(tx, unit: _Unit, rows: list[dict], stats: CommitStats) -> 
             wanted.setdefault(edge["dst"], row["id"])
     for node_id in unit.variables:
         wanted.setdefault(node_id, node_id)
-    for artifact in unit.artifacts.values():
+    for artifact in [*unit.artifacts.values(), *unit.next_versions]:
         wanted.setdefault(artifact.node_id, f"artifact {artifact.name!r}")
     for value, _ in unit.node_values.values():
         wanted.setdefault(value.node_id, "a node value")
@@ -709,21 +794,50 @@ def _check_references(tx, unit: _Unit, rows: list[dict], stats: CommitStats) -> 
             f"{len(missing)} referenced node(s) are neither in this commit nor in the "
             f"store: {detail}; nothing was stored"
         )
-    if unit.artifacts:
-        taken = _run(tx, "store.existing_artifacts", stats,
-                     rows=[{"name": n, "version": v} for n, v in unit.artifacts])
-        if taken:
-            first = taken[0]
+
+
+
+def _new_artifacts(tx, unit: _Unit, stats: CommitStats, retried: bool) -> list[Artifact]:
+    """The unit's artifacts, refused if their name and version are taken. On a retry, one
+    stored identically is skipped instead: it is this very commit, which Neo4j committed
+    before the connection broke."""
+    if not unit.artifacts:
+        return []
+    stored = {}
+    for row in _run(tx, "store.existing_artifacts", stats,
+                    rows=[{"name": n, "version": v} for n, v in unit.artifacts]):
+        artifact = artifact_from_props(row["artifact"])
+        stored[(artifact.name, artifact.version)] = artifact
+    for key, artifact in unit.artifacts.items():
+        if key in stored and not (retried and stored[key] == artifact):
             raise DuplicateError(
-                f"artifact {first['name']!r} version {first['version']} already exists; "
+                f"artifact {artifact.name!r} version {artifact.version} already exists; "
                 "nothing was stored"
             )
+    return [a for key, a in unit.artifacts.items() if key not in stored]
+
+
+def _save_next_versions(tx, unit: _Unit, stats: CommitStats, retried: bool) -> None:
+    """save_artifact: each artifact becomes the next version of its name."""
+    for artifact in unit.next_versions:
+        rows = retried and _run(tx, "store.same_artifact_saved", stats,
+                                props=artifact_to_props(artifact))
+        if rows:  # a retry of a commit that reached Neo4j: keep the version it got
+            stats.saved.append(artifact_from_props(rows[0]["artifact"]))
+            continue
+        version = _run(tx, "store.next_artifact_version", stats, name=artifact.name)
+        saved = artifact.model_copy(update={"version": version[0]["version"]})
+        # CREATE: if another writer took this version meanwhile, the uniqueness
+        # constraint refuses it and GraphLineaDB._commit_unit tries the commit again
+        _run(tx, "store.write_artifacts", stats, rows=[{"props": artifact_to_props(saved)}])
+        stats.saved.append(saved)
 
 
 def _write_unit(tx: neo4j.ManagedTransaction, unit: _Unit, batch: int,
-                stats: CommitStats) -> None:
+                stats: CommitStats, retried: bool = False) -> None:
     rows = [unit.rows[i] for i in unit.nodes]
     _check_references(tx, unit, rows, stats)
+    new = _new_artifacts(tx, unit, stats, retried)
     if unit.executions:
         _run(tx, "store.write_executions", stats, rows=[
             {"id": e.id, "props": execution_to_props(e)} for e in unit.executions.values()])
@@ -756,6 +870,7 @@ def _write_unit(tx: neo4j.ManagedTransaction, unit: _Unit, batch: int,
             {"node_id": v.node_id, "execution_id": v.execution_id,
              "props": {**node_value_to_props(v), "size": info.size, "sha256": info.sha256}}
             for v, info in unit.node_values.values()])
-    if unit.artifacts:
+    if new:
         _run(tx, "store.write_artifacts", stats, rows=[
-            {"props": artifact_to_props(a)} for a in unit.artifacts.values()])
+            {"props": artifact_to_props(a)} for a in new])
+    _save_next_versions(tx, unit, stats, retried)

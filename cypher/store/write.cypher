@@ -24,11 +24,26 @@ WITH id, e WHERE e IS NULL
 RETURN id;
 
 // name: existing_artifacts
-// Which (name, version) pairs of $rows already exist. Parameters: $rows [{name, version}].
-// Returns: name, version.
+// The stored artifacts among the (name, version) pairs of $rows.
+// Parameters: $rows [{name, version}]. Returns: artifact (its properties).
 UNWIND $rows AS row
 MATCH (a:Artifact {name: row.name, version: row.version})
-RETURN a.name AS name, a.version AS version;
+RETURN a {.*} AS artifact;
+
+// name: same_artifact_saved
+// save_artifact, retried after Neo4j committed it: the artifact stored with the same
+// name, node, execution and creation time. Parameters: $props. Returns: artifact.
+MATCH (a:Artifact {name: $props.name})
+WHERE a.node_id = $props.node_id AND a.execution_id = $props.execution_id
+  AND a.date_created = $props.date_created
+RETURN a {.*} AS artifact
+LIMIT 1;
+
+// name: next_artifact_version
+// The version save_artifact gives a name: one more than the highest stored, or 0.
+// Parameters: $name. Returns: version.
+OPTIONAL MATCH (a:Artifact {name: $name})
+RETURN coalesce(max(a.version), -1) + 1 AS version;
 
 // name: write_executions
 // Parameters: $rows [{id, props}]. Returns: written.

@@ -1,0 +1,84 @@
+"""kill -9 in the middle of a large commit and of an import: the store holds all of that
+unit or none of it, every blob the graph points at is there and intact, and the same work
+run again completes."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+from reliability import (
+    check_blobs,
+    count,
+    run_worker,
+    session_node_count,
+    start_worker,
+    wait_for_event,
+    wait_until_no_commit,
+    wait_until_writing,
+)
+from test_importer import snapshot
+
+from conftest import wipe
+from lineagraph.importer import import_lineapy
+
+pytestmark = pytest.mark.slow
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lineapy"
+SIZE = 20_000
+
+
+def test_a_writer_killed_mid_commit_leaves_nothing_and_the_rerun_stores_it_all(
+        store, neo4j_settings):
+    blobs = str(store.blobs.root)
+    proc = start_worker(neo4j_settings, "commit-large", "big", str(SIZE), blobs)
+    try:
+        wait_for_event(proc, "committing")
+        statement = wait_until_writing(store.driver, store.database, proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(60) == -signal.SIGKILL
+    finally:
+        proc.kill()
+    assert "UNWIND" in statement  # it died inside the commit, rows written, not committed
+    wait_until_no_commit(store.driver, store.database, proc.pid)
+    assert session_node_count(store.driver, store.database, "big") == 0
+    assert count(store.driver, store.database, "MATCH (s:Session {id: 'big'}) RETURN count(s)") == 0
+    assert count(store.driver, store.database, "MATCH (v:NodeValue) RETURN count(v)") == 0
+    # the blobs it wrote before dying are on disk, unreferenced (gc's business), intact
+    assert all(store.blobs.verify(k) for k in store.blobs.keys())
+
+    code, out, err = run_worker(neo4j_settings, "commit-large", "big", str(SIZE), blobs)
+    assert code == 0, err
+    assert out[-1]["event"] == "committed" and out[-1]["nodes"] == SIZE
+    assert session_node_count(store.driver, store.database, "big") == SIZE
+    assert check_blobs(store) == 39
+
+
+def test_an_import_killed_inside_a_session_commit_then_rerun_equals_a_clean_import(
+        store, neo4j_settings):
+    path = FIXTURES / "synthetic_long_600" / "db.sqlite"
+    import_lineapy(store, path)
+    clean = snapshot(store)
+    wipe(store.driver, store.database)
+    store.clear_cache()
+    store.ensure_schema()
+
+    proc = start_worker(neo4j_settings, "import", str(path), str(store.blobs.root))
+    try:
+        statement = wait_until_writing(store.driver, store.database, proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(60) == -signal.SIGKILL
+    finally:
+        proc.kill()
+    assert "UNWIND" in statement
+    wait_until_no_commit(store.driver, store.database, proc.pid)
+    # the only session of this database was being committed: none of it is visible
+    assert count(store.driver, store.database, "MATCH (n:Node) RETURN count(n)") == 0
+    assert count(store.driver, store.database, "MATCH (s:Session) RETURN count(s)") == 0
+    assert count(store.driver, store.database, "MATCH (a:Artifact) RETURN count(a)") == 0
+
+    code, out, err = run_worker(neo4j_settings, "import", str(path), str(store.blobs.root))
+    assert code == 0, err
+    assert snapshot(store) == clean
+    assert check_blobs(store) == 5
