@@ -69,8 +69,11 @@ def open_driver(settings: ConnectionSettings) -> neo4j.Driver:
             notifications_min_severity="OFF",
         )
     except (neo4j_errors.ConfigurationError, ValueError) as err:
+        # the driver quotes the URI it was given, user:password@ included
+        message = str(err).replace(settings.uri, settings.safe_uri)
+        message = message.replace(settings.password.get_secret_value() or "\0", "***")
         raise ConfigurationError(
-            f"cannot use NEO4J_URI {settings.safe_uri!r}: {err}") from None
+            f"cannot use NEO4J_URI {settings.safe_uri!r}: {message}") from None
 
 
 def translate(err: Exception, settings: ConnectionSettings) -> StoreUnavailableError:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from .errors import ImportError_, LineagraphError, NotFoundError, StoreUnavailableError
 from .models import (
@@ -42,6 +42,7 @@ from .models import (
     SourceCode,
     SourceLocation,
 )
+from .mapping import check_datetimes, check_text, node_to_row
 from .store import GraphLineaDB
 
 # alembic revisions of LineaPy's schema that this importer understands
@@ -150,6 +151,7 @@ def read_lineapy_db(path: Path) -> _Db:
         except sqlite3.DatabaseError as err:
             raise ImportError_(f"{path} could not be read as LineaPy's schema: {err}") from None
         _check_references(db, path)
+        _check_rows(db, path)
         return db
     finally:
         conn.close()
@@ -237,6 +239,59 @@ def _check_references(db: _Db, path: Path) -> None:
         )
 
 
+def _why(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
+                         for e in err.errors()[:3])
+    return f"{type(err).__name__}: {err}"[:300]
+
+
+def _check_rows(db: _Db, path: Path) -> None:
+    """Every row becomes a valid model the store accepts, before anything is written, so
+    a crafted or damaged database is refused whole, naming its bad rows."""
+    problems: list[str] = []
+
+    def check(where: str, build: Callable[[], Any]) -> Any:
+        try:
+            return build()
+        except Exception as err:  # any conversion failure is a bad row, named below
+            problems.append(f"{where}: {_why(err)}")
+            return None
+
+    codes = {}
+    for cid, row in db.source_codes.items():
+        code = check(f"source_code {cid!r}", lambda row=row: _source_code(row))
+        if code is not None:
+            codes[cid] = code
+    for row in db.executions.values():
+        check(f"execution {row['id']!r}",
+              lambda row=row: Execution(id=row["id"], timestamp=_when(row["timestamp"])))
+    for row in db.sessions:
+        check(f"session {row['id']!r}", lambda row=row: _session(row))
+    for row in db.nodes.values():
+        def build(row=row):
+            node = _node(row, db, codes)
+            check_text(f"node {row['id']!r}", [node_to_row(node)])
+        check(f"node {row['id']!r} ({row.get('node_type')})", build)
+    for row in db.artifacts:
+        def artifact(row=row):
+            made = Artifact(node_id=row["node_id"], execution_id=row["execution_id"],
+                            name=row["name"], version=row["version"],
+                            date_created=_when(row["date_created"]))
+            check_datetimes(made, "date_created")
+        check(f"artifact {row['name']!r} version {row['version']!r}", artifact)
+    for row in db.values:
+        check(f"node_value of node {row['node_id']!r}",
+              lambda row=row: (_when(row["start_time"]), _when(row["end_time"])))
+    if problems:
+        shown = "\n  ".join(problems[:10])
+        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise ImportError_(
+            f"{path} has {len(problems)} row(s) that are not valid LineaPy data; nothing "
+            f"was imported:\n  {shown}{more}"
+        )
+
+
 # -- rows to models ------------------------------------------------------------------------
 def _when(value: Any) -> datetime.datetime | None:
     if value is None or isinstance(value, datetime.datetime):
@@ -268,6 +323,17 @@ def _source_code(row: dict) -> SourceCode:
         location = JupyterCell(execution_count=row["jupyter_execution_count"],
                                session_id=row["jupyter_session_id"])
     return SourceCode(id=row["id"], code=row["code"] or "", location=location)
+
+
+def _session(row: dict) -> SessionContext:
+    return SessionContext(
+        id=row["id"], environment_type=SessionType[row["environment_type"]],
+        python_version=row["python_version"] or "",
+        creation_time=_when(row["creation_time"]),
+        working_directory=row["working_directory"] or "",
+        session_name=row["session_name"], user_name=row["user_name"],
+        hardware_spec=row.get("hardware_spec"), execution_id=row["execution_id"],
+    )
 
 
 def _node(row: dict, db: _Db, codes: dict[str, SourceCode]):
@@ -382,14 +448,7 @@ def _import_session(db: GraphLineaDB, source: _Db, session: dict, nodes: list[di
              if row["jupyter_session_id"] == session["id"] or cid in used}
     execution = source.executions[session["execution_id"]]
     db.write_execution(Execution(id=execution["id"], timestamp=_when(execution["timestamp"])))
-    db.write_context(SessionContext(
-        id=session["id"], environment_type=SessionType[session["environment_type"]],
-        python_version=session["python_version"] or "",
-        creation_time=_when(session["creation_time"]),
-        working_directory=session["working_directory"] or "",
-        session_name=session["session_name"], user_name=session["user_name"],
-        hardware_spec=session.get("hardware_spec"), execution_id=session["execution_id"],
-    ))
+    db.write_context(_session(session))
     for code in codes.values():
         db.write_source_code(code)
     edges = 0
@@ -424,9 +483,16 @@ def _import_values_and_artifacts(db: GraphLineaDB, source: _Db, values: list[dic
         row = source.executions[eid]
         db.write_execution(Execution(id=row["id"], timestamp=_when(row["timestamp"])))
     for row in values:
+        # only a file name, looked up in the pickle folder: "../x" or "/etc/x" in a
+        # crafted database cannot reach elsewhere, nor can a symlink in the folder
         pickle = pickle_dir / Path(str(row["value"])).name
         if not pickle.is_file():
             report.values_missing.append(f"{row['value']} (node {row['node_id']})")
+            continue
+        if not pickle.resolve().is_relative_to(pickle_dir.resolve()):
+            report.values_missing.append(
+                f"{row['value']} (node {row['node_id']}): a link to {pickle.resolve()}, "
+                f"outside {pickle_dir}; not copied")
             continue
         info = db.blobs.put_file(pickle)
         stored = db.get_node_value_from_db(row["node_id"], row["execution_id"])

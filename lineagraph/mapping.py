@@ -214,6 +214,34 @@ def check_text(what: str, values: Iterable[Any]) -> None:
             check_text(what, value)
 
 
+# Neo4j's range indexes hold keys of up to about 8 KB; ids and names that are looked up
+# by index (node, session, execution and source code ids, artifact and import names)
+# are kept well below that so a write never fails half way on the server.
+MAX_KEY_BYTES = 4096
+
+
+def brief(value: Any, size: int = 60) -> str:
+    """``repr`` of a value for a message, cut to about ``size`` characters."""
+    if isinstance(value, str) and len(value) > size:
+        return f"{value[:size]!r}… ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= size + 2 else text[:size] + "…"
+
+
+def check_keys(what: str, **keys: Any) -> None:
+    """Refuse indexed ids and names that are not strings or are too long to index."""
+    for field_name, value in keys.items():
+        if not isinstance(value, str):
+            raise TypeError(f"{what}: {field_name} must be a string, not "
+                            f"{type(value).__name__} {brief(value)}")
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > MAX_KEY_BYTES:
+            raise ValueError(
+                f"{what}: {field_name} is {size:,} bytes long; ids and names are indexed "
+                f"and limited to {MAX_KEY_BYTES:,} bytes (UTF-8)"
+            )
+
+
 def to_python_datetime(value: Any) -> Any:
     if isinstance(value, Neo4jDateTime):
         return value.to_native()

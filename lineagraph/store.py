@@ -20,6 +20,7 @@ import datetime
 import logging
 import os
 import random
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from . import config
 from .blobs import BlobInfo, BlobStore
 from .connection import open_driver, resolve_settings
 from .errors import (
+    ConfigurationError,
     CorruptBlobError,
     DuplicateError,
     LineagraphError,
@@ -45,7 +47,9 @@ from .mapping import (
     NODE_LABELS,
     artifact_from_props,
     artifact_to_props,
+    brief,
     check_datetimes,
+    check_keys,
     check_text,
     execution_to_props,
     node_to_row,
@@ -290,21 +294,27 @@ class GraphLineaDB:
 
     # -- writers (buffered until commit) ------------------------------------------------
     def write_context(self, context: SessionContext) -> None:
+        check_keys(f"session {brief(context.id)}", id=context.id,
+                   execution_id=context.execution_id)
         check_datetimes(context, "creation_time")
         check_text(f"session {context.id!r}", [session_to_props(context)])
         self._unit.contexts[context.id] = context
 
     def write_execution(self, execution: Execution) -> None:
+        check_keys(f"execution {brief(execution.id)}", id=execution.id)
         check_datetimes(execution, "timestamp")
         self._unit.executions[execution.id] = execution
 
     def write_source_code(self, source_code: SourceCode) -> None:
+        check_keys(f"source code {brief(source_code.id)}", id=source_code.id)
         check_text(f"source code {source_code.id!r}", [source_code_to_props(source_code)])
         self._unit.source_codes[source_code.id] = source_code
 
     def write_node(self, node: BaseNode) -> None:
         if getattr(node, "node_type", None) not in NODE_LABELS:
-            raise TypeError(f"not a lineage node: {node!r}")
+            raise TypeError(f"not a lineage node: {brief(node, 200)}")
+        check_keys(f"node {brief(node.id)}", id=node.id, session_id=node.session_id,
+                   **({"name": node.name} if isinstance(node, ImportNode) else {}))
         row = node_to_row(node)
         check_text(f"node {node.id!r}", [row])
         if node.source_location is not None:
@@ -315,6 +325,10 @@ class GraphLineaDB:
         self._unit.rows[node.id] = row
 
     def write_assigned_variable(self, node_id: LineaID, variable_name: str) -> None:
+        check_keys("assigned variable", node_id=node_id)
+        if not isinstance(variable_name, str):
+            raise TypeError(f"variable name of node {brief(node_id)} must be a string, not "
+                            f"{type(variable_name).__name__}")
         check_text(f"variable of node {node_id!r}", [node_id, variable_name])
         names = self._unit.variables.setdefault(node_id, [])
         if variable_name not in names:
@@ -323,6 +337,8 @@ class GraphLineaDB:
     def write_node_value(self, node_value: NodeValue) -> None:
         """Record a node's value; ``node_value.value`` is the key of a blob already in
         this store's blob store (see :meth:`save_value`)."""
+        check_keys("node value", node_id=node_value.node_id,
+                   execution_id=node_value.execution_id)
         try:
             info = self.blobs.info(node_value.value)
         except NotFoundError:
@@ -336,6 +352,8 @@ class GraphLineaDB:
 
     def write_artifact(self, artifact: Artifact) -> None:
         """Buffer an artifact; a name and version already taken is refused at once."""
+        check_keys("artifact", name=artifact.name, node_id=artifact.node_id,
+                   execution_id=artifact.execution_id)
         check_datetimes(artifact, "date_created")
         check_text(f"artifact {artifact.name!r}", [artifact_to_props(artifact)])
         key = (artifact.name, artifact.version)
@@ -363,6 +381,7 @@ class GraphLineaDB:
             name=name, node_id=node_id, execution_id=execution_id, version=0,
             date_created=date_created or datetime.datetime.now(),
         )
+        check_keys("artifact", name=name, node_id=node_id, execution_id=execution_id)
         check_datetimes(artifact, "date_created")
         check_text(f"artifact {name!r}", [artifact_to_props(artifact)])
         self._unit.next_versions.append(artifact)
@@ -408,7 +427,7 @@ class GraphLineaDB:
         except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
                 neo4j_errors.AuthError) as err:
             raise StoreUnavailableError(
-                f"commit failed, nothing of it was stored: {_first_line(err)}"
+                f"commit failed, nothing of it was stored: {_unavailable(err)}"
             ) from None
         except neo4j_errors.Neo4jError as err:
             raise LineagraphError(
@@ -657,7 +676,15 @@ class GraphLineaDB:
     def load_node_value(self, node_id: LineaID, execution_id: LineaID) -> Any:
         """Unpickle a stored value after checking its hash. Unpickling runs code: load
         only values you trust; we load only from our own blob store."""
-        return self.blobs.load_value(self.get_node_value_path(node_id, execution_id))
+        key = self.get_node_value_path(node_id, execution_id)
+        try:
+            self.blobs.path(key)
+        except ConfigurationError:  # e.g. "../x": the graph was edited by hand
+            raise CorruptBlobError(
+                f"the value of node {node_id!r} (execution {execution_id!r}) points at "
+                f"{key!r:.100}, which is not a blob key of this store; not loading it"
+            ) from None
+        return self.blobs.load_value(key)
 
     # -- deletes ------------------------------------------------------------------------------
     def delete_artifact_by_name(self, artifact_name: str,
@@ -716,9 +743,17 @@ def _driver_error(err: Exception, doing: str) -> LineagraphError:
     """A driver error as one of ours, with a one-line, credential-free message."""
     if isinstance(err, (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
                         neo4j_errors.AuthError)):
-        return StoreUnavailableError(f"{doing} failed: {_first_line(err)}")
+        return StoreUnavailableError(f"{doing} failed: {_unavailable(err)}")
     code = getattr(err, "code", None)
     return LineagraphError(f"{doing} failed{f' ({code})' if code else ''}: {_first_line(err)}")
+
+
+def _unavailable(err: Exception) -> str:
+    """Why Neo4j could not be used, in one line, after the driver's retries."""
+    text = re.sub(r" \(resolved to .*?\)", "", _first_line(err)).rstrip(":. ")
+    if isinstance(err, neo4j_errors.AuthError):
+        return text
+    return f"Neo4j did not answer ({text}), retried for {config.retry_seconds():g} s"
 
 
 def _first_line(err: Exception) -> str:

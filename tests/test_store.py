@@ -505,3 +505,51 @@ def test_nodes_by_ids_in_one_call(store):
     assert [n.model_dump() for n in got] == [n.model_dump() for n in reversed(nodes)]
     with pytest.raises(NotFoundError, match="node 'ghost' not found"):
         store.get_nodes_by_ids([ids[0], "ghost"])
+
+
+# -- save_artifact and retried commits --------------------------------------------------
+def test_save_artifact_gives_the_next_version_and_commits_pending_writes(store):
+    write_session(store)
+    first = store.save_artifact("model", "sess-1-call", "exec-1")
+    assert first.version == 0
+    store.write_artifact(artifact("model", 5))  # a version chosen by hand leaves a gap
+    store.commit()
+    assert store.save_artifact("model", "sess-1-call", "exec-1").version == 6
+    assert store.save_artifact("other", "sess-1-call", "exec-1", date_created=T0) == \
+        artifact("other", 0)
+    store.clear_cache()
+    assert [a.version for a in store.get_all_artifacts() if a.name == "model"] == [0, 5, 6]
+    assert store.get_node_by_id("sess-1-call").id == "sess-1-call"  # the session went too
+
+
+def test_save_artifact_refuses_a_missing_node_and_stores_nothing(store, driver,
+                                                                 neo4j_settings):
+    write_session(store)
+    store.commit()
+    with pytest.raises(NotFoundError, match="'nowhere'"):
+        store.save_artifact("model", "nowhere", "exec-1")
+    assert count(driver, neo4j_settings.database,
+                 "MATCH (a:Artifact) RETURN count(a)") == 0
+
+
+def test_a_commit_retried_after_it_reached_neo4j_keeps_its_artifacts_once(store, driver,
+                                                                         neo4j_settings):
+    """The driver runs the transaction function again when the connection broke after
+    Neo4j committed: the second run must not refuse the unit's own artifacts, nor save
+    a second version; a first run that meets them is a real duplicate."""
+    from lineagraph.store import CommitStats, _Unit, _write_unit
+
+    write_session(store)
+    store.commit()
+    unit = _Unit()
+    unit.artifacts[("model", 0)] = artifact("model", 0)
+    unit.next_versions.append(artifact("saved", 0, when=T0 + datetime.timedelta(days=1)))
+    for retried in (False, True):
+        with driver.session(database=neo4j_settings.database) as session:
+            stats = CommitStats()
+            session.execute_write(lambda tx: _write_unit(tx, unit, 100, stats, retried))
+        assert [a.version for a in stats.saved] == [0]
+    assert count(driver, neo4j_settings.database, "MATCH (a:Artifact) RETURN count(a)") == 2
+    with driver.session(database=neo4j_settings.database) as session:
+        with pytest.raises(DuplicateError, match="'model' version 0 already exists"):
+            session.execute_write(lambda tx: _write_unit(tx, unit, 100, CommitStats(), False))
