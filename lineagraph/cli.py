@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
@@ -888,8 +889,9 @@ def main(argv: list[str] | None = None) -> None:
         err.show()
         sys.exit(err.exit_code)
     except LineagraphError as err:
-        if debug:
-            raise
+        if debug:  # the traceback, and still the exit code that says what failed
+            traceback.print_exc()
+            sys.exit(err.exit_code)
         first, *rest = str(err).splitlines() or [type(err).__name__]
         err_console.print(f"[red]error:[/red] {escape(first)}", soft_wrap=True)
         for line in rest:

@@ -37,6 +37,10 @@ class ConnectionSettings(BaseModel):
     password: SecretStr
     database: str = DEFAULT_DATABASE
 
+    def __repr_args__(self):  # repr() shows the URI without any user:password@ part
+        for name, value in super().__repr_args__():
+            yield name, (self.safe_uri if name == "uri" else value)
+
     def __str__(self) -> str:  # used in messages: never the password
         return f"{self.safe_uri} as {self.username!r} (database {self.database!r})"
 

@@ -83,6 +83,11 @@ def translate(err: Exception, settings: ConnectionSettings) -> StoreUnavailableE
             f"Neo4j at {settings.safe_uri} refused the credentials of user "
             f"{settings.username!r} (wrong password?)"
         )
+    if getattr(err, "code", None) == "Neo.ClientError.Security.AuthenticationRateLimit":
+        return StoreUnavailableError(
+            f"Neo4j at {settings.safe_uri} refuses user {settings.username!r} for a few "
+            "seconds after too many wrong passwords in a row; check the password"
+        )
     if isinstance(err, neo4j_errors.ServiceUnavailable):
         return StoreUnavailableError(
             f"cannot reach Neo4j at {settings.safe_uri}: is the server running? "
