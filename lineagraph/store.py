@@ -80,6 +80,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 5000
 DEFAULT_CACHE_SIZE = 200_000
 ARTIFACT_MIN_VERSION = 0
+ARTIFACT_MAX_VERSION = 2**63 - 1
 # save_artifact: how often a commit is tried again when another process took the
 # version it computed (each try reads the latest version afresh)
 SAVE_ATTEMPTS = 100
@@ -108,6 +109,8 @@ def parse_artifact_version(version: Any) -> Union[int, str]:
             raise ValueError(f"Version {version!r} could not be parsed\n{err_msg}")
         version = int(version)
     if isinstance(version, int):
+        if version > ARTIFACT_MAX_VERSION:  # Neo4j integers are 64-bit
+            raise ValueError(f"Version value {version} must be <={ARTIFACT_MAX_VERSION}")
         if version >= ARTIFACT_MIN_VERSION:
             return version
         raise ValueError(f"Version value {version} must be >={ARTIFACT_MIN_VERSION}\n{err_msg}")
@@ -232,6 +235,8 @@ class GraphLineaDB:
             )
         except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as err:
             raise _driver_error(err, f"reading from Neo4j ({name})") from None
+        except OverflowError as err:  # an int beyond Neo4j's 64 bits, e.g. a version
+            raise ValueError(f"cannot ask Neo4j ({name}): {err}") from None
         return [record.data() for record in records]
 
     def _session(self) -> neo4j.Session:
@@ -260,6 +265,8 @@ class GraphLineaDB:
                 return session.execute_write(work)
         except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as err:
             raise _driver_error(err, f"writing to Neo4j ({steps[0][0]})") from None
+        except OverflowError as err:
+            raise ValueError(f"cannot write to Neo4j ({steps[0][0]}): {err}") from None
 
     def _nodes_from_records(self, rows: list[dict]) -> list[BaseNode]:
         code_ids = {r["location"]["code_id"] for r in rows if r["location"]}
@@ -354,6 +361,7 @@ class GraphLineaDB:
         """Buffer an artifact; a name and version already taken is refused at once."""
         check_keys("artifact", name=artifact.name, node_id=artifact.node_id,
                    execution_id=artifact.execution_id)
+        parse_artifact_version(artifact.version)  # 0 to 2**63 - 1
         check_datetimes(artifact, "date_created")
         check_text(f"artifact {artifact.name!r}", [artifact_to_props(artifact)])
         key = (artifact.name, artifact.version)

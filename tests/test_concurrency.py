@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from graphs import execution, script, session
-from reliability import events, start_worker
+from reliability import check_blobs, events, start_worker
 
 from lineagraph.models import CallNode, LiteralNode, LookupNode
 
@@ -61,3 +61,33 @@ def test_eight_writers_saving_the_same_names_get_unique_consecutive_versions(
         (report,) = [e for e in events(out) if e["event"] == "read"]
         assert report["snapshots"] > 0
         assert report["problems"] == []
+
+
+def test_deleting_artifacts_while_another_process_saves_the_same_value_leaves_no_dangling_blob(
+        store, neo4j_settings):
+    """The race the blob store's lock closes: process A deletes the artifacts using a blob
+    while process B stores the same bytes again and commits a value pointing at them."""
+    store.write_execution(execution("exec-1"))
+    store.write_context(session("sess-1", "exec-1"))
+    store.write_node(LookupNode(id="f", session_id="sess-1", name="f"))
+    store.commit()
+    blobs = str(store.blobs.root)
+    savers = [start_worker(neo4j_settings, "churn-save", "20", "f", blobs) for _ in range(2)]
+    deleter = start_worker(neo4j_settings, "churn-delete", "20", blobs)
+    saved = refused = 0
+    for proc in savers:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+        (report,) = [e for e in events(out) if e["event"] == "churned"]
+        saved, refused = saved + report["saved"], refused + report["refused"]
+    out, err = deleter.communicate(timeout=300)
+    assert deleter.returncode == 0, err[-3000:]
+    (report,) = [e for e in events(out) if e["event"] == "deleted"]
+    assert saved > 20 and report["deleted"] > 0  # both sides really ran, interleaved
+    store.clear_cache()
+    check_blobs(store)  # every value in the graph has its blob, intact
+    remaining = store.get_all_artifacts()
+    assert len(remaining) == saved - report["deleted"]
+    for artifact in remaining:
+        assert store.load_node_value(artifact.node_id, artifact.execution_id) == \
+            {"the same": "bytes every time"}

@@ -553,3 +553,41 @@ def test_a_commit_retried_after_it_reached_neo4j_keeps_its_artifacts_once(store,
     with driver.session(database=neo4j_settings.database) as session:
         with pytest.raises(DuplicateError, match="'model' version 0 already exists"):
             session.execute_write(lambda tx: _write_unit(tx, unit, 100, CommitStats(), False))
+
+
+def test_a_value_whose_blob_vanished_before_commit_is_refused_and_nothing_stored(
+        store, driver, neo4j_settings):
+    write_session(store)
+    store.commit()
+    info = store.save_value([1, 2, 3])
+    store.write_node_value(NodeValue(node_id="sess-1-call", execution_id="exec-1",
+                                     value=info.key, value_type="value", start_time=T0,
+                                     end_time=T0))
+    store.write_artifact(artifact("kept?", 0))
+    store.blobs.delete(info.key)  # another process's delete, say
+    with pytest.raises(CorruptBlobError, match="is gone since write_node_value"):
+        store.commit()
+    assert count(driver, neo4j_settings.database,
+                 "MATCH (x) WHERE x:NodeValue OR x:Artifact RETURN count(x)") == 0
+
+
+def test_a_commit_with_values_waits_while_blobs_are_being_removed(store, driver,
+                                                                  neo4j_settings):
+    import threading
+
+    write_session(store)
+    store.commit()
+    info = store.save_value("v")
+    store.write_node_value(NodeValue(node_id="sess-1-call", execution_id="exec-1",
+                                     value=info.key, value_type="value", start_time=T0,
+                                     end_time=T0))
+    done = threading.Event()
+    with store.blobs.lock(shared=False):  # as a delete or gc in another process holds it
+        worker = threading.Thread(target=lambda: (store.commit(), done.set()))
+        worker.start()
+        assert not done.wait(1.0)  # the commit waits for the lock ...
+        assert count(driver, neo4j_settings.database,
+                     "MATCH (v:NodeValue) RETURN count(v)") == 0
+    worker.join(60)
+    assert done.is_set()  # ... and goes through once it is released
+    assert store.load_node_value("sess-1-call", "exec-1") == "v"

@@ -185,8 +185,49 @@ def read_loop(seconds: str, blobs: str) -> None:
     db.close()
 
 
+def churn_save(seconds: str, node_id: str, blobs: str) -> None:
+    """Save the same bytes as a value of a new execution, plus an artifact, again and
+    again, while ``churn_delete`` deletes those artifacts (and so that blob)."""
+    db = open_store(blobs)
+    deadline = time.monotonic() + float(seconds)
+    saved = refused = 0
+    i = 0
+    while time.monotonic() < deadline:
+        i += 1
+        eid = f"churn-{os.getpid()}-{i}"
+        try:
+            db.write_execution(Execution(id=eid, timestamp=time_zero()))
+            info = db.save_value({"the same": "bytes every time"})
+            db.write_node_value(NodeValue(node_id=node_id, execution_id=eid, value=info.key,
+                                          value_type="value", start_time=time_zero(),
+                                          end_time=time_zero()))
+            db.save_artifact("churn", node_id, eid)
+            saved += 1
+        except LineagraphError as err:  # the blob was removed under us: a clear refusal
+            assert "gone" in str(err) or "not in" in str(err), err
+            refused += 1
+            db.commit()  # nothing pending is left from the refused unit
+    emit("churned", saved=saved, refused=refused)
+    db.close()
+
+
+def churn_delete(seconds: str, blobs: str) -> None:
+    from lineagraph.errors import NotFoundError
+
+    db = open_store(blobs)
+    deadline = time.monotonic() + float(seconds)
+    deleted = 0
+    while time.monotonic() < deadline:
+        try:
+            deleted += db.delete_artifact_by_name("churn", "all")
+        except NotFoundError:
+            time.sleep(0.001)
+    emit("deleted", deleted=deleted)
+    db.close()
+
+
 COMMANDS = {"commit-large": commit_large, "import": run_import, "save": save_many,
-            "read": read_loop}
+            "read": read_loop, "churn-save": churn_save, "churn-delete": churn_delete}
 
 if __name__ == "__main__":
     COMMANDS[sys.argv[1]](*sys.argv[2:])
