@@ -79,6 +79,7 @@ def test_deleting_artifacts_while_another_process_saves_the_same_value_leaves_no
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-3000:]
         (report,) = [e for e in events(out) if e["event"] == "churned"]
+        assert report["dangling"] == 0, "a value pointed at a removed blob"
         saved, refused = saved + report["saved"], refused + report["refused"]
     out, err = deleter.communicate(timeout=300)
     assert deleter.returncode == 0, err[-3000:]

@@ -190,7 +190,7 @@ def churn_save(seconds: str, node_id: str, blobs: str) -> None:
     again, while ``churn_delete`` deletes those artifacts (and so that blob)."""
     db = open_store(blobs)
     deadline = time.monotonic() + float(seconds)
-    saved = refused = 0
+    saved = refused = dangling = 0
     i = 0
     while time.monotonic() < deadline:
         i += 1
@@ -203,11 +203,16 @@ def churn_save(seconds: str, node_id: str, blobs: str) -> None:
                                           end_time=time_zero()))
             db.save_artifact("churn", node_id, eid)
             saved += 1
+            # dangling: the blob is gone while the value (never re-created: a new
+            # execution each time) is still in the graph, asked in that order
+            time.sleep(0.002)
+            if not db.blobs.exists(info.key) and db.node_value_in_db(node_id, eid):
+                dangling += 1
         except LineagraphError as err:  # the blob was removed under us: a clear refusal
             assert "gone" in str(err) or "not in" in str(err), err
             refused += 1
             db.commit()  # nothing pending is left from the refused unit
-    emit("churned", saved=saved, refused=refused)
+    emit("churned", saved=saved, refused=refused, dangling=dangling)
     db.close()
 
 
