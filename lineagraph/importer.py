@@ -230,13 +230,18 @@ def _check_references(db: _Db, path: Path) -> None:
         need("execution", row["execution_id"], where, db.executions)
     for node_id in db.variables:
         need("node", node_id, "assigned_variable_node", db.nodes)
-    if problems:
-        shown = "\n  ".join(problems[:10])
-        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        raise ImportError_(
-            f"{path} has {len(problems)} dangling reference(s); nothing was imported:"
-            f"\n  {shown}{more}"
-        )
+    _refuse(path, problems, "dangling reference(s)")
+
+
+def _refuse(path: Path, problems: list[str], what: str) -> None:
+    """Stop the import before anything is written, listing the first ten problems."""
+    if not problems:
+        return
+    shown = "\n  ".join(problems[:10])
+    more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+    raise ImportError_(
+        f"{path} has {len(problems)} {what}; nothing was imported:\n  {shown}{more}"
+    )
 
 
 def _why(err: Exception) -> str:
@@ -283,13 +288,7 @@ def _check_rows(db: _Db, path: Path) -> None:
     for row in db.values:
         check(f"node_value of node {row['node_id']!r}",
               lambda row=row: (_when(row["start_time"]), _when(row["end_time"])))
-    if problems:
-        shown = "\n  ".join(problems[:10])
-        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        raise ImportError_(
-            f"{path} has {len(problems)} row(s) that are not valid LineaPy data; nothing "
-            f"was imported:\n  {shown}{more}"
-        )
+    _refuse(path, problems, "row(s) that are not valid LineaPy data")
 
 
 # -- rows to models ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graphs import T0, cell, execution, session, write_session
+from graphs import T0, cell, session, write_session
 from lineagraph.models import Artifact, LiteralNode, NodeValue, SessionType
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

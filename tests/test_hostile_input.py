@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from graphs import T0, execution, script
+from graphs import T0, execution
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -76,11 +76,15 @@ def kill_server(server: ManagedServer) -> None:
             time.sleep(0.05)
 
 
-def cli_env(server: ManagedServer, home: Path, retry_seconds: int) -> dict[str, str]:
+def cli_import(server: ManagedServer, home: Path, retry_seconds: int) -> subprocess.Popen:
+    """`lineagraph import-lineapy` of the fixture, connected through NEO4J_* variables."""
     settings = server.connection_settings()
-    return {**os.environ, "NEO4J_URI": settings.uri, "NEO4J_USERNAME": settings.username,
-            "NEO4J_PASSWORD": settings.password.get_secret_value(),
-            "LINEAGRAPH_HOME": str(home), "LINEAGRAPH_RETRY_SECONDS": str(retry_seconds)}
+    env = {**os.environ, "NEO4J_URI": settings.uri, "NEO4J_USERNAME": settings.username,
+           "NEO4J_PASSWORD": settings.password.get_secret_value(),
+           "LINEAGRAPH_HOME": str(home), "LINEAGRAPH_RETRY_SECONDS": str(retry_seconds)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "lineagraph.cli", "import-lineapy", str(FIXTURE)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def test_neo4j_killed_mid_commit_and_restarted_the_commit_is_retried_and_lands_whole(
@@ -112,10 +116,7 @@ def test_neo4j_stopped_during_an_import_and_started_again_the_import_completes(
     store.ensure_schema()
 
     home = tmp_path / "home"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lineagraph.cli", "import-lineapy", str(FIXTURE)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=cli_env(server, home, retry_seconds=300))
+    proc = cli_import(server, home, retry_seconds=300)
     try:
         wait_until_writing(store.driver, store.database, proc.pid)
         assert server.stop() is True  # a clean shutdown while the import writes
@@ -132,10 +133,7 @@ def test_neo4j_stopped_during_an_import_and_started_again_the_import_completes(
 def test_neo4j_dead_for_good_the_import_fails_in_one_line_and_stores_nothing(
         server, store, tmp_path):
     home = tmp_path / "home"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lineagraph.cli", "import-lineapy", str(FIXTURE)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=cli_env(server, home, retry_seconds=5))
+    proc = cli_import(server, home, retry_seconds=5)
     try:
         wait_until_writing(store.driver, store.database, proc.pid)
         kill_server(server)
