@@ -21,6 +21,12 @@ lineagraph's. Reads a session pickled by the runner (plain data from
 
 The first file is kept at ``--keep`` for the runner's import measure.
 
+The process limits its own address space (``--max-gib``, default 8): LineaPy's
+``get_nodes_for_session`` joins the session's whole source code to every located node
+row, so on a large script it needs memory in proportion to nodes x code size. A measure
+that runs out is reported under ``errors`` instead of waking the kernel's OOM killer on a
+shared machine.
+
     benchmarks/.lineapy-venv/bin/python benchmarks/lineapy_side.py SESSION.pkl \\
         --repeat 3 --keep /tmp/lineapy.sqlite
 """
@@ -125,9 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shipped-repeat", type=int, default=0,
                         help="repeats of the unmodified (commit per write) write")
     parser.add_argument("--read-repeat", type=int, default=5)
+    parser.add_argument("--max-gib", type=float, default=8.0,
+                        help="address-space limit of this process (default: %(default)s)")
     parser.add_argument("--keep", type=Path, required=True,
                         help="where to keep the SQLite file of the first write")
     args = parser.parse_args(argv)
+    limit = int(args.max_gib * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     from lineapy import __version__ as lineapy_version
     from lineapy.db.db import RelationalLineaDB
@@ -137,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         base = pickle.load(f)
     out: dict[str, Any] = {"lineapy": lineapy_version, "python": sys.version.split()[0],
                            "nodes": len(base["nodes"]), "write": [],
-                           "write_shipped": []}
+                           "write_shipped": [], "errors": {},
+                           "max_gib": args.max_gib}
     tmp = Path(tempfile.mkdtemp(prefix="lineapy-bench-"))
     try:
         first: dict[str, Any] = {}
@@ -185,13 +196,22 @@ def main(argv: list[str] | None = None) -> int:
             db.session.close()
             db.engine.dispose()
 
-        out["get_nodes_for_session"] = median_time(read_nodes, args.read_repeat)[1]
+        def measure(key: str, fn: Any, repeat: int) -> None:
+            try:
+                out[key] = median_time(fn, repeat)[1]
+            except MemoryError:
+                out[key] = []
+                out["errors"][key] = f"MemoryError (address space limited to " \
+                                     f"{args.max_gib:g} GiB)"
+                print(f"  lineapy {key}: {out['errors'][key]}", file=sys.stderr, flush=True)
+
+        measure("get_nodes_for_session", read_nodes, args.read_repeat)
         db = RelationalLineaDB(url)
         db.get_artifactorm_by_name(name)
-        out["get_artifact_by_name"] = median_time(read_artifact, 50)[1]
+        measure("get_artifact_by_name", read_artifact, 50)
         db.session.close()
         db.engine.dispose()
-        out["slice"] = median_time(slice_, args.read_repeat)[1]
+        measure("slice", slice_, args.read_repeat)
         out["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
