@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install install-test stop clean
+.PHONY: demo test install install-test stop clean bench bench-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,18 @@ stop:
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# Benchmarks (BENCHMARKS.md): LineaPy 0.2.3 in its own venv, then the runner.
+LINEAPY_VENV   ?= benchmarks/.lineapy-venv
+LINEAPY_PYTHON ?= $(shell test -x /root/.pyenv/versions/3.10.13/bin/python && echo /root/.pyenv/versions/3.10.13/bin/python || (command -v python3.10 || command -v python3.11))
+BENCH_ARGS     ?= --sizes 1000,10000,100000 --repeat 3 --write-md BENCHMARKS.md
+
+$(LINEAPY_VENV)/bin/python:
+	$(LINEAPY_PYTHON) -m venv $(LINEAPY_VENV)
+	$(LINEAPY_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LINEAPY_VENV)/bin/python -m pip install -q 'lineapy==0.2.3' 'pydantic<2' 'SQLAlchemy<2'
+
+bench-venv: $(LINEAPY_VENV)/bin/python
+
+bench: install bench-venv
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

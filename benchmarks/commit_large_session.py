@@ -1,9 +1,10 @@
 """Benchmark: one ``GraphLineaDB.commit()`` of a large synthetic LineaPy session.
 
-Builds a LineaPy-shaped session of N nodes (a mix like a real trace: mostly calls,
-literals and lookups, some imports, mutations, globals and if/else pairs; most nodes
-located in one script), writes it with the store, times a single ``commit()``, and then
-counts what Neo4j holds for the session. Exits 1 when the counts differ from the models.
+Builds a LineaPy-shaped session of N nodes with ``benchmarks/workload.py`` (the node mix
+of the LineaPy fixtures: mostly calls, lookups and literals, some mutations, imports and
+globals; 60% of nodes located in one script), writes it with the store, times a single
+``commit()``, and then counts what Neo4j holds for the session. Exits 1 when the counts
+differ from the models.
 
 Connection: ``NEO4J_URI`` / ``NEO4J_USERNAME`` / ``NEO4J_PASSWORD`` (and
 ``NEO4J_DATABASE``) when set, else lineagraph's managed local server (started if needed).
@@ -20,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import random
 import statistics
@@ -34,44 +34,18 @@ from pathlib import Path
 
 import neo4j
 
-from lineagraph import GraphLineaDB
-from lineagraph.config import ConnectionSettings
-from lineagraph.connection import open_driver, resolve_settings
-from lineagraph.mapping import DEPENDENCY_TYPES
-from lineagraph.models import (
-    BaseNode,
-    CallNode,
-    ElseNode,
-    Execution,
-    GlobalNode,
-    IfNode,
-    ImportNode,
-    KeywordArgument,
-    LiteralNode,
-    LookupNode,
-    MutateNode,
-    PositionalArgument,
-    SessionContext,
-    SessionType,
-    SourceCode,
-    SourceLocation,
-)
-from lineagraph.queries import queries
-from lineagraph.store import DEFAULT_BATCH_SIZE
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# How often each kind is drawn; an if/else pair adds two nodes, so its 1.5% of draws
-# make about 3% of the nodes.
-MIX = {
-    "CallNode": 0.35,
-    "LiteralNode": 0.30,
-    "LookupNode": 0.15,
-    "ImportNode": 0.05,
-    "MutateNode": 0.08,
-    "GlobalNode": 0.04,
-    "IfElsePair": 0.015,
-}
-LOCATED_SHARE = 0.85  # nodes with a source location
-BRANCH_LENGTH = 6  # nodes after an if/else that depend on it
+import workload  # noqa: E402
+from run import models  # noqa: E402
+
+from lineagraph import GraphLineaDB  # noqa: E402
+from lineagraph.config import ConnectionSettings  # noqa: E402
+from lineagraph.connection import open_driver, resolve_settings  # noqa: E402
+from lineagraph.mapping import DEPENDENCY_TYPES  # noqa: E402
+from lineagraph.models import BaseNode, Execution, SessionContext, SourceCode  # noqa: E402
+from lineagraph.queries import queries  # noqa: E402
+from lineagraph.store import DEFAULT_BATCH_SIZE  # noqa: E402
 
 # Verification is only counting; values travel as parameters.
 COUNT_NODES = "MATCH (n:Node {session_id: $sid}) RETURN count(n) AS n"
@@ -82,13 +56,6 @@ COUNT_DEPENDENCIES = (
 COUNT_LOCATIONS = (
     "MATCH (n:Node {session_id: $sid})-[:LOCATED_IN]->(:SourceCode) RETURN count(*) AS n"
 )
-
-FUNCTIONS = ["read_csv", "merge", "groupby", "fit", "predict", "plot", "append", "sum",
-             "astype", "dropna", "apply", "concat", "reshape", "mean", "to_numpy"]
-MODULES = ["pandas", "numpy", "sklearn.linear_model", "matplotlib.pyplot", "os", "json",
-           "math", "re", "itertools", "collections"]
-BUILTINS = ["len", "print", "range", "getattr", "setattr", "list", "dict", "open", "int",
-            "str", "sorted", "zip", "enumerate", "l_import", "l_list", "l_dict"]
 
 
 @dataclass
@@ -109,114 +76,11 @@ class Session:
 
 
 def build_session(n_nodes: int, rng: random.Random) -> Session:
-    """A synthetic session of exactly ``n_nodes`` nodes, every reference to an earlier
-    node (an if and its else name each other)."""
-    sid = f"bench-{uuid.uuid4()}"
-    execution = Execution(id=f"{sid}-execution", timestamp=datetime.datetime.now())
-    context = SessionContext(
-        id=sid, environment_type=SessionType.SCRIPT, python_version="3.10.12",
-        creation_time=datetime.datetime.now(), working_directory="/home/user/project",
-        session_name="commit benchmark", execution_id=execution.id,
-    )
-    n_lines = max(1, n_nodes // 3)
-    lines = [f"v{i} = {rng.choice(FUNCTIONS)}(v{max(0, i - 1)}, key={i % 97!r})"
-             for i in range(n_lines)]
-    code = SourceCode(id=f"{sid}-script", code="\n".join(lines) + "\n",
-                      location=Path("/home/user/project/pipeline.py"))
-
-    def location() -> SourceLocation | None:
-        if rng.random() >= LOCATED_SHARE:
-            return None
-        lineno = rng.randint(1, n_lines)
-        length = len(lines[lineno - 1])
-        col = rng.randint(0, length - 1)
-        return SourceLocation(lineno=lineno, col_offset=col, end_lineno=lineno,
-                              end_col_offset=rng.randint(col + 1, length), source_code=code)
-
-    nodes: list[BaseNode] = []
-    calls: list[str] = []
-    callables: list[str] = []  # imports, lookups and calls: what a call may call
-    values: list[str] = []  # anything a call may take as an argument
-    literals: list[str] = []  # code of a branch that did not run
-    branch: list[str] = []  # control dependency of the next nodes, if any
-
-    def add(node: BaseNode) -> None:
-        nodes.append(node)
-        values.append(node.id)
-
-    def recent(pool: list[str]) -> str:
-        """Mostly one of the last 200 (code uses what it just computed), else any."""
-        if rng.random() < 0.8:
-            return pool[rng.randrange(max(0, len(pool) - 200), len(pool))]
-        return rng.choice(pool)
-
-    def common() -> dict:
-        fields = {"id": f"{sid}-n{len(nodes)}", "session_id": sid,
-                  "source_location": location()}
-        if branch:
-            fields["control_dependency"] = branch.pop()
-        return fields
-
-    kinds, weights = zip(*MIX.items())
-    while len(nodes) < n_nodes:
-        kind = rng.choices(kinds, weights)[0]
-        # Calls and the rest need something to point at; start with imports and lookups.
-        if not callables:
-            kind = rng.choice(["ImportNode", "LookupNode"])
-        elif not calls and kind in ("MutateNode", "GlobalNode", "IfElsePair"):
-            kind = "CallNode"
-        if kind == "IfElsePair" and len(nodes) + 2 > n_nodes:
-            kind = "LiteralNode"
-
-        if kind == "ImportNode":
-            module = rng.choice(MODULES)
-            node = ImportNode(**common(), name=module, version="1.2.3",
-                              package_name=module.split(".")[0],
-                              path=f"/usr/lib/python3.10/site-packages/{module}/__init__.py")
-            add(node)
-            callables.append(node.id)
-        elif kind == "LookupNode":
-            node = LookupNode(**common(), name=rng.choice(BUILTINS))
-            add(node)
-            callables.append(node.id)
-        elif kind == "LiteralNode":
-            value = rng.choice([rng.randint(-10**6, 10**6), rng.random() * 100,
-                                f"column_{rng.randint(0, 99)}", True, None, b"\x00bytes"])
-            add(LiteralNode(**common(), value=value))
-            literals.append(nodes[-1].id)
-        elif kind == "CallNode":
-            keyword_args = []
-            if rng.random() < 0.3:
-                keyword_args = [KeywordArgument(key=f"kw{k}", value=recent(values))
-                                for k in range(rng.randint(1, 2))]
-            global_reads = {}
-            if rng.random() < 0.1:
-                global_reads = {f"g{rng.randint(0, 9)}": recent(values)}
-            implicit = [recent(values)] if rng.random() < 0.05 else []
-            node = CallNode(
-                **common(), function_id=recent(callables),
-                positional_args=[PositionalArgument(id=recent(values),
-                                                    starred=rng.random() < 0.02)
-                                 for _ in range(rng.randint(1, 3))],
-                keyword_args=keyword_args, global_reads=global_reads,
-                implicit_dependencies=implicit,
-            )
-            add(node)
-            calls.append(node.id)
-            callables.append(node.id)
-        elif kind == "MutateNode":
-            add(MutateNode(**common(), source_id=recent(values), call_id=recent(calls)))
-        elif kind == "GlobalNode":
-            add(GlobalNode(**common(), name=f"g{rng.randint(0, 9)}", call_id=recent(calls)))
-        else:  # an if/else pair, then a few nodes inside the branch that ran
-            if_id, else_id = f"{sid}-n{len(nodes)}", f"{sid}-n{len(nodes) + 1}"
-            test = recent(calls)
-            add(IfNode(**common(), test_id=test, companion_id=else_id))
-            add(ElseNode(**common(), companion_id=if_id,
-                         unexec_id=recent(literals) if literals else None))
-            assert [n.id for n in nodes[-2:]] == [if_id, else_id]
-            branch = [rng.choice([if_id, else_id]) for _ in range(BRANCH_LENGTH)]
-    return Session(execution, context, code, nodes)
+    """A synthetic session of exactly ``n_nodes`` nodes (at least 50), drawn by
+    ``benchmarks/workload.py`` (the generator benchmarks/run.py uses)."""
+    plain = workload.build(n_nodes, f"bench-{uuid.uuid4()}", seed=rng.randrange(2**32))
+    m = models(plain)
+    return Session(m["execution"], m["context"], m["code"], m["nodes"])
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -319,8 +183,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0,
                         help="random seed of the synthetic session (default: %(default)s)")
     args = parser.parse_args(argv)
-    if args.nodes < 1 or args.repeat < 1 or args.batch_size < 1:
-        parser.error("--nodes, --repeat and --batch-size must be at least 1")
+    if args.nodes < workload.SLICE_NODES or args.repeat < 1 or args.batch_size < 1:
+        parser.error(f"--nodes must be at least {workload.SLICE_NODES}, --repeat and "
+                     "--batch-size at least 1")
     return args
 
 

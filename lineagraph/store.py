@@ -29,6 +29,7 @@ from typing import Any, Iterable, Optional, Union
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
+from pydantic import BaseModel
 
 from . import config
 from .blobs import BlobInfo, BlobStore
@@ -162,12 +163,15 @@ class _LRU:
         if item is None:
             return None
         self._items.move_to_end((kind, key))
-        return item.model_copy(deep=True)  # callers may mutate what they get
+        # callers may mutate what they get: models are copied; node records are plain
+        # data that is never handed out (nodes are built anew from them)
+        return item.model_copy(deep=True) if isinstance(item, BaseModel) else item
 
     def put(self, kind: str, key: str, value: Any) -> None:
         if self.size <= 0:
             return
-        self._items[(kind, key)] = value.model_copy(deep=True)
+        self._items[(kind, key)] = (value.model_copy(deep=True) if isinstance(value, BaseModel)
+                                    else value)
         self._items.move_to_end((kind, key))
         while len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -278,9 +282,21 @@ class GraphLineaDB:
                 location = {"position": row["location"]["position"],
                             "code": codes[row["location"]["code_id"]]}
             node = record_to_node(row["node"], row["deps"], location)
-            self._cache.put("node", node.id, node)
+            self._cache.put("node", node.id, (row["node"], row["deps"], row["location"]))
             nodes.append(node)
         return nodes
+
+    def _cached_node(self, node_id: str) -> BaseNode | None:
+        """A node of the read cache, built anew from its record (as read from Neo4j, or
+        as the commit that wrote it sent it)."""
+        record = self._cache.get("node", node_id)
+        if record is None:
+            return None
+        props, deps, location = record
+        if location is not None:
+            code = self._source_codes({location["code_id"]})[location["code_id"]]
+            location = {"position": location["position"], "code": code}
+        return record_to_node(props, deps, location)
 
     def _source_codes(self, ids: set[str]) -> dict[str, SourceCode]:
         found = {i: c for i, c in self._unit.source_codes.items() if i in ids}
@@ -446,8 +462,10 @@ class GraphLineaDB:
                 f"commit failed, nothing of it was stored: {type(err).__name__}: {err}"
             ) from err
         stats.seconds = time.perf_counter() - started
-        for node in unit.nodes.values():
-            self._cache.put("node", node.id, node)
+        for node_id, row in unit.rows.items():  # records, not copies of the models
+            location = row["location"] and {"position": row["location"]["position"],
+                                            "code_id": row["location"]["source_code_id"]}
+            self._cache.put("node", node_id, (row["props"], row["edges"], location))
         for context in unit.contexts.values():
             self._cache.put("session", context.id, context)
         for code in unit.source_codes.values():
@@ -501,7 +519,7 @@ class GraphLineaDB:
     def get_node_by_id(self, linea_id: LineaID) -> BaseNode:
         if linea_id in self._unit.nodes:
             return self._unit.nodes[linea_id]
-        cached = self._cache.get("node", linea_id)
+        cached = self._cached_node(linea_id)
         if cached is not None:
             return cached
         rows = self._read("store.node_by_id", id=linea_id, dependency_types=DEPENDENCY_TYPES)
@@ -515,7 +533,7 @@ class GraphLineaDB:
         ids = list(dict.fromkeys(ids))
         found: dict[str, BaseNode] = {}
         for node_id in ids:
-            node = self._unit.nodes.get(node_id) or self._cache.get("node", node_id)
+            node = self._unit.nodes.get(node_id) or self._cached_node(node_id)
             if node is not None:
                 found[node_id] = node
         missing = [i for i in ids if i not in found]
@@ -891,10 +909,19 @@ def _write_unit(tx: neo4j.ManagedTransaction, unit: _Unit, batch: int,
     if unit.source_codes:
         _run(tx, "store.write_source_code", stats, rows=[
             {"id": c.id, "props": source_code_to_props(c)} for c in unit.source_codes.values()])
-    for chunk in _batches(rows, batch):
-        _run(tx, "store.write_nodes", stats, rows=[
-            {k: r[k] for k in ("id", "session_id", "label", "props", "location")}
-            for r in chunk], dependency_types=DEPENDENCY_TYPES)
+    # Nodes already stored are rewritten (MERGE); the others, most of a new session, are
+    # created, which is cheaper (benchmarks/run.py); the constraint still refuses duplicates.
+    stored = {r["id"] for ids in _batches(list(unit.nodes), batch)
+              for r in _run(tx, "store.existing_node_ids", stats, ids=ids)}
+    for name, part in (("store.write_nodes", [r for r in rows if r["id"] in stored]),
+                       ("store.write_new_nodes", [r for r in rows if r["id"] not in stored])):
+        for chunk in _batches(part, batch):
+            written = _run(tx, name, stats, rows=[
+                {k: r[k] for k in ("id", "session_id", "label", "props", "location")}
+                for r in chunk], dependency_types=DEPENDENCY_TYPES)[0]["written"]
+            if written != len(chunk):
+                raise LineagraphError(f"only {written} of {len(chunk)} nodes could be "
+                                      "written; nothing was stored")
     stats.nodes = len(rows)
     edges = [dict(edge, src=row["id"]) for row in rows for edge in row["edges"]]
     for chunk in _batches(edges, batch):

@@ -112,6 +112,32 @@ CALL (n, row) {
 }
 RETURN count(n) AS written;
 
+// name: existing_node_ids
+// Which of $ids are stored :Node ids (those nodes are rewritten by write_nodes, the
+// others created by write_new_nodes). Parameters: $ids. Returns: id.
+UNWIND $ids AS id
+MATCH (n:Node {id: id})
+RETURN id;
+
+// name: write_new_nodes
+// Nodes that existing_node_ids found absent in this transaction: CREATE, not MERGE (the
+// uniqueness constraint on :Node(id) still refuses a duplicate). With their type label,
+// session and source location. Parameters: $rows [{id, session_id, label, props,
+// location}]. Returns: written.
+UNWIND $rows AS row
+MATCH (s:Session {id: row.session_id})
+CREATE (n:Node:$(row.label))
+SET n = row.props
+CREATE (n)-[:IN_SESSION]->(s)
+WITH n, row
+CALL (n, row) {
+  WITH n, row WHERE row.location IS NOT NULL
+  MATCH (c:SourceCode {id: row.location.source_code_id})
+  CREATE (n)-[l:LOCATED_IN]->(c)
+  SET l = row.location.position
+}
+RETURN count(n) AS written;
+
 // name: write_edges
 // Dependency relationships, from the dependent node to the node it depends on.
 // Parameters: $rows [{src, dst, type, props}]. Returns: written.

@@ -1,0 +1,780 @@
+"""Benchmarks of lineagraph against LineaPy 0.2.3's SQLite store and Neo4j's write floor.
+
+For each size the runner builds one LineaPy-shaped session (``benchmarks/workload.py``),
+pickles it, and hands it to two fresh processes:
+
+1. LineaPy's side (``benchmarks/lineapy_side.py`` under ``benchmarks/.lineapy-venv``):
+   writes, reads and slices with ``RelationalLineaDB`` on SQLite, keeps its SQLite file;
+2. our side (this file with ``--worker``): one ``GraphLineaDB.commit()`` per repeat, the
+   raw ``UNWIND`` floor through the same driver, ``get_nodes_for_session``,
+   ``get_artifact_by_name``, the 50-node slice, the import of LineaPy's file, and the
+   process's peak RSS (``ru_maxrss``, so one process per size).
+
+It prints a table per measure and, with ``--write-md``, regenerates BENCHMARKS.md.
+
+Connection: ``NEO4J_URI`` / ``NEO4J_USERNAME`` / ``NEO4J_PASSWORD`` when set, else
+lineagraph's managed server of ``LINEAGRAPH_HOME`` (started if needed). Every run uses
+new ids; ``--wipe`` deletes all data of the database first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import pickle
+import platform
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+import neo4j
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import workload  # noqa: E402
+
+from lineagraph import GraphLineaDB  # noqa: E402
+from lineagraph.config import ConnectionSettings  # noqa: E402
+from lineagraph.connection import open_driver, resolve_settings  # noqa: E402
+from lineagraph.mapping import node_to_row  # noqa: E402
+from lineagraph.models import (  # noqa: E402
+    Artifact,
+    Execution,
+    SessionContext,
+    SessionType,
+    SourceCode,
+    SourceLocation,
+    node_from_dict,
+)
+from lineagraph.queries import queries  # noqa: E402
+from lineagraph.store import DEFAULT_BATCH_SIZE  # noqa: E402
+
+LINEAPY_PYTHON = HERE / ".lineapy-venv" / "bin" / "python"
+LARGE = 100_000  # from this size on, LineaPy's side and our reads run fewer repeats
+console = Console(stderr=True)
+
+
+# -- our side (one process per size) ----------------------------------------------------------
+def settings_from_environment() -> tuple[ConnectionSettings, str]:
+    if os.environ.get("NEO4J_URI"):
+        return resolve_settings(), "NEO4J_URI"
+    from lineagraph.server import ManagedServer
+
+    server = ManagedServer()
+    server.start()
+    return server.connection_settings(), f"managed server in {server.home}"
+
+
+def models(session: dict[str, Any]) -> dict[str, Any]:
+    """lineagraph's pydantic models of a plain session (not timed)."""
+    row = session["source_code"]
+    code = SourceCode(id=row["id"], code=row["code"], location=Path(row["path"]))
+    nodes = []
+    for n in session["nodes"]:
+        loc = n["source_location"]
+        fields = dict(n, source_location=None if loc is None else
+                      SourceLocation(**{**loc, "source_code": code}))
+        nodes.append(node_from_dict(fields))
+    context = dict(session["context"],
+                   environment_type=SessionType[session["context"]["environment_type"]])
+    return {"execution": Execution(**session["execution"]),
+            "context": SessionContext(**context), "code": code, "nodes": nodes,
+            "variables": session["variables"],
+            "artifacts": [Artifact(**a) for a in session["artifacts"]]}
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def floor_write(driver: neo4j.Driver, database: str | None, session: dict[str, Any],
+                m: dict[str, Any], batch: int) -> float:
+    """The same nodes and relationships in one transaction of minimal CREATE-only
+    UNWIND statements (no checks, no MERGE); returns the seconds of the transaction."""
+    q = queries()
+    rows = [node_to_row(n) for n in m["nodes"]]
+    variables: dict[str, list[str]] = {}
+    for node_id, name in m["variables"]:
+        variables.setdefault(node_id, []).append(name)
+    for row in rows:
+        if row["id"] in variables:
+            row["props"] = dict(row["props"], variables=variables[row["id"]])
+    nodes = [{k: r[k] for k in ("label", "props", "location")} for r in rows]
+    edges = [dict(e, src=r["id"]) for r in rows for e in r["edges"]]
+    code = m["code"]
+    head = {"session": {"id": session["session_id"], "props": {"id": session["session_id"]}},
+            "execution": session["execution"],
+            "code": {"id": code.id, "code": code.code, "path": str(code.location)}}
+
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        tx.run(q["benchmarks.floor_head"].text, head).consume()
+        for start in range(0, len(nodes), batch):
+            tx.run(q["benchmarks.floor_nodes"].text, rows=nodes[start:start + batch],
+                   session_id=session["session_id"], code_id=code.id).consume()
+        for start in range(0, len(edges), batch):
+            tx.run(q["benchmarks.floor_edges"].text,
+                   rows=edges[start:start + batch]).consume()
+        tx.run(q["benchmarks.floor_artifacts"].text, rows=session["artifacts"]).consume()
+
+    started = time.perf_counter()
+    with driver.session(database=database) as s:
+        s.execute_write(work)
+    return time.perf_counter() - started
+
+
+def profile(db: GraphLineaDB, base: dict[str, Any]) -> dict:
+    """PROFILE of the hot queries, their writes rolled back, their reads on the session
+    of the first write: {name: {db_hits, rows, plan, params}}."""
+    from lineagraph.mapping import DEPENDENCY_TYPES
+
+    session = workload.tagged(base, "pf-")
+    m = models(session)
+
+    rows = [node_to_row(n) for n in m["nodes"]]
+    node_rows = [{k: r[k] for k in ("id", "session_id", "label", "props", "location")}
+                 for r in rows[:db.batch_size]]
+    sid = session["session_id"]
+    first = workload.tagged(base, "lg0-")
+    cases = [
+        ("store.existing_node_ids", {"ids": [r["id"] for r in rows[:db.batch_size]]}),
+        ("store.write_new_nodes", {"rows": node_rows}),
+        ("store.write_edges", {"rows": [dict(e, src=r["id"]) for r in rows[:db.batch_size]
+                                        for e in r["edges"]]}),
+        ("store.nodes_for_session", {"session_id": first["session_id"],
+                                     "dependency_types": DEPENDENCY_TYPES}),
+        ("store.artifact_by_name", {"name": first["slice"]["artifact"], "version": None}),
+        ("slicing.ancestors", {"ids": [first["slice"]["node_id"]],
+                               "session_id": first["session_id"], "known": []}),
+    ]
+    out = {}
+    with db.driver.session(database=db.database) as s:
+        # the profiled writes need the session, its code and (for edges) the nodes
+        tx = s.begin_transaction()
+        try:
+            tx.run(queries()["store.write_sessions"].text, rows=[{
+                "id": sid, "execution_id": "none", "props": {"id": sid}}]).consume()
+            tx.run(queries()["store.write_source_code"].text, rows=[{
+                "id": m["code"].id, "props": {"id": m["code"].id, "code": "",
+                                              "path": "/x.py"}}]).consume()
+            for name, params in cases:
+                result = tx.run("PROFILE " + queries()[name].text, params)
+                n = len(list(result))
+                plan = result.consume().profile
+                out[name] = {"db_hits": _hits(plan), "rows": n, "plan": _plan_lines(plan),
+                             "params": {k: (len(v) if isinstance(v, list) else v)
+                                        for k, v in params.items()
+                                        if k != "dependency_types"}}
+        finally:
+            tx.rollback()
+    return out
+
+
+def _hits(plan: dict) -> int:
+    return (plan.get("dbHits") or 0) + sum(_hits(c) for c in plan.get("children", []))
+
+
+def _plan_lines(plan: dict, depth: int = 0) -> list[str]:
+    details = str(plan.get("args", {}).get("Details", ""))
+    if len(details) > 100:
+        details = details[:97] + "..."
+    out = [f"{'  ' * depth}{plan['operatorType'].split('@')[0]:<28} "
+           f"rows={plan.get('rows', 0):<7} dbHits={plan.get('dbHits', 0):<8} {details}"]
+    for child in plan.get("children", []):
+        out += _plan_lines(child, depth + 1)
+    return out
+
+
+def write_with_store(db: GraphLineaDB, m: dict[str, Any]) -> None:
+    """Buffer a whole session in ``db`` (what LineaPy's tracer would write)."""
+    db.write_execution(m["execution"])
+    db.write_context(m["context"])
+    db.write_source_code(m["code"])
+    for node in m["nodes"]:
+        db.write_node(node)
+    for node_id, name in m["variables"]:
+        db.write_assigned_variable(node_id, name)
+    for artifact in m["artifacts"]:
+        db.write_artifact(artifact)
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Our side for one size; writes a JSON result to --out."""
+    from lineagraph.importer import import_lineapy
+    from lineagraph.slicing import ensure_slicing_index, get_program_slice
+
+    with open(args.worker, "rb") as f:
+        base = pickle.load(f)
+    size = len(base["nodes"])
+    reads = args.read_repeat or (3 if size >= LARGE else 5)
+    settings, _ = settings_from_environment()
+    driver = open_driver(settings)
+    out: dict[str, Any] = {"nodes": size, "edges": workload.edge_count(base)}
+    blobs = tempfile.mkdtemp(prefix="lineagraph-bench-blobs-")
+    db = GraphLineaDB(driver, database=settings.database, blobs=Path(blobs),
+                      batch_size=args.batch_size)
+    try:
+        db.ensure_schema()
+        ensure_slicing_index(db)
+        for name in ("benchmarks.floor_constraint", "benchmarks.floor_session_constraint",
+                     "benchmarks.floor_code_constraint"):
+            driver.execute_query(queries()[name].text, database_=settings.database)
+        driver.execute_query(queries()["slicing.bench_await_indexes"].text,
+                             database_=settings.database)
+
+        # warm-up (not timed): the server plans each query once, the driver connects
+        warm = workload.build(200, f"w{base['session_id']}")
+        write_with_store(db, models(warm))
+        db.commit()
+        floor_write(driver, settings.database, workload.tagged(warm, "fl"),
+                    models(workload.tagged(warm, "fl")), args.batch_size)
+
+        # ours and the floor alternate, so that a change of load on this shared machine
+        # weighs on both alike
+        buffer, commit, statements, floor, in_tx = [], [], [], [], []
+        for k in range(args.repeat):
+            session = workload.tagged(base, f"lg{k}-")
+            m = models(session)
+            started = time.perf_counter()
+            write_with_store(db, m)
+            buffered = time.perf_counter()
+            stats = db.commit()
+            done = time.perf_counter()
+            buffer.append(buffered - started)
+            commit.append(done - buffered)
+            statements.append(stats.statements)
+            in_tx.append(stats.seconds)
+            if (stats.nodes, stats.edges) != (size, out["edges"]):
+                raise SystemExit(f"commit wrote {stats.nodes} nodes, {stats.edges} edges; "
+                                 f"expected {size}, {out['edges']}")
+            session = workload.tagged(base, f"fl{k}-")
+            floor.append(floor_write(driver, settings.database, session, models(session),
+                                     args.batch_size))
+            console.print(f"  {k + 1}/{args.repeat}: lineagraph commit {commit[-1]:.2f} s "
+                          f"(+{buffer[-1]:.2f} s write_*), UNWIND floor {floor[-1]:.2f} s")
+        out.update(buffer=buffer, commit=commit, statements=statements, floor=floor,
+                   commit_transaction=in_tx)
+
+        first = workload.tagged(base, "lg0-")
+        sid, name = first["session_id"], first["slice"]["artifact"]
+
+        def read_nodes() -> None:
+            db.clear_cache()
+            assert len(db.get_nodes_for_session(sid)) == size
+
+        def read_artifact() -> None:
+            assert db.get_artifact_by_name(name).node_id == first["slice"]["node_id"]
+
+        def slice_() -> None:
+            assert len(get_program_slice(db, [name]).node_ids) == workload.SLICE_NODES
+
+        read_nodes()
+        out["get_nodes_for_session"] = timed(read_nodes, reads)
+        read_artifact()
+        out["get_artifact_by_name"] = timed(read_artifact, 50)
+        for _ in range(3):
+            slice_()
+        out["slice"] = timed(slice_, 20)
+        console.print(f"  reads: get_nodes_for_session "
+                      f"{statistics.median(out['get_nodes_for_session']):.2f} s, "
+                      f"slice {statistics.median(out['slice']) * 1000:.1f} ms")
+
+        if args.lineapy_db:
+            report = import_lineapy(db, args.lineapy_db)
+            if report.nodes_imported != size:
+                raise SystemExit(f"imported {report.nodes_imported} nodes, expected {size}")
+            out["import"] = {"seconds": report.seconds, "nodes": report.nodes_imported,
+                             "edges": report.edges_imported}
+            console.print(f"  import: {report.nodes_imported} nodes in "
+                          f"{report.seconds:.2f} s")
+        if args.profile:
+            out["profile"] = profile(db, base)
+        out["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    finally:
+        db.close()
+        driver.close()
+    Path(args.out).write_text(json.dumps(out))
+    return 0
+
+
+# -- the runner -------------------------------------------------------------------------------
+def machine_facts(settings: ConnectionSettings) -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text()
+                   .splitlines() if line.startswith("MemTotal"))
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
+    driver = open_driver(settings)
+    try:
+        records, _, _ = driver.execute_query(queries()["admin.components"].text,
+                                             routing_=neo4j.RoutingControl.READ)
+        server = f"{records[0]['name']} {records[0]['version']}"
+    finally:
+        driver.close()
+    try:
+        rust = "on (neo4j-rust-ext " + importlib.metadata.version("neo4j-rust-ext") + ")"
+    except importlib.metadata.PackageNotFoundError:
+        rust = "off"
+    return {
+        "CPU": f"{cpu}, {os.cpu_count()} cores",
+        "memory": f"{mem_kib / 1024 / 1024:.1f} GiB",
+        "OS": platform.platform(),
+        "Python (lineagraph)": platform.python_version(),
+        "Java": (java.stderr.splitlines() or ["?"])[0],
+        "Neo4j": server,
+        "neo4j driver": neo4j.__version__,
+        "neo4j-rust-ext": rust,
+        "batch size": "",
+    }
+
+
+def med(values: list[float] | None) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def run_lineapy(path: Path, keep: Path, size: int, repeat: int, shipped: int,
+                reads: int | None) -> dict[str, Any] | None:
+    cmd = [str(LINEAPY_PYTHON), str(HERE / "lineapy_side.py"), str(path),
+           "--repeat", str(repeat if size < LARGE else 1),
+           "--read-repeat", str(reads or (5 if size < 10_000 else 3 if size < LARGE else 1)),
+           "--shipped-repeat", str(shipped), "--keep", str(keep)]
+    env = dict(os.environ, LINEAPY_HOME_DIR=str(keep.parent / "lineapy-home"))
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, check=False)
+    if done.returncode != 0:
+        console.print(f"[red]LineaPy's side failed (exit {done.returncode}) at {size} nodes[/]")
+        return {"failed": f"exit status {done.returncode}", "write": [],
+                "write_shipped": [], "errors": {}}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_ours(path: Path, lineapy_db: Path | None, args: argparse.Namespace,
+             profile_it: bool) -> dict[str, Any]:
+    out = path.with_suffix(".ours.json")
+    size = int(path.stem.split("-")[-1])
+    repeat = args.repeat if size < LARGE else min(args.repeat, args.large_repeat)
+    cmd = [sys.executable, __file__, "--worker", str(path), "--out", str(out),
+           "--repeat", str(repeat), "--batch-size", str(args.batch_size)]
+    if args.read_repeat:
+        cmd += ["--read-repeat", str(args.read_repeat)]
+    if lineapy_db is not None:
+        cmd += ["--lineapy-db", str(lineapy_db)]
+    if profile_it:
+        cmd.append("--profile")
+    done = subprocess.run(cmd, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"lineagraph's side failed ({done.returncode})")
+    return json.loads(out.read_text())
+
+
+def fmt_s(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def fmt_rate(n: int, s: float | None) -> str:
+    return "—" if not s else f"{n / s:,.0f}"
+
+
+def fmt_x(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}x"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def build_tables(results: dict[int, dict], args: argparse.Namespace) -> list[dict]:
+    """Each table: title, note, header, rows (strings)."""
+    tables = []
+    rows = []
+    for size, r in results.items():
+        ours, lp = r["ours"], r.get("lineapy") or {}
+        commit = med(ours["commit"])
+        total = med([b + c for b, c in zip(ours["buffer"], ours["commit"])])
+        floor = med(ours["floor"])
+        lp_one, lp_ship = med(lp.get("write")), med(lp.get("write_shipped"))
+        rows.append([
+            f"{size:,}", f"{ours['edges']:,}", fmt_s(commit),
+            fmt_rate(size, commit), fmt_rate(ours["edges"], commit),
+            fmt_s(med(ours["commit_transaction"])), fmt_s(total),
+            fmt_s(floor), fmt_x(ratio(commit, floor)),
+            f"{fmt_s(lp_one)} (n={len(lp.get('write', []))})",
+            fmt_x(ratio(lp_one, total)),
+            f"{fmt_s(lp_ship)} (n={len(lp.get('write_shipped', []))})",
+            fmt_x(ratio(lp_ship, total)),
+        ])
+    tables.append({
+        "title": "Write",
+        "note": (
+            f"lineagraph: `commit()` of one whole session (median of {args.repeat}, of "
+            f"{min(args.repeat, args.large_repeat)} from {LARGE:,} nodes on); "
+            "`of which transaction`: its `CommitStats.seconds` (the managed transaction; "
+            "the rest is bookkeeping after it, mainly the read cache); "
+            "`+ write_*` adds the buffered `write_*` calls before it (mapping and checks), "
+            "the same unit of work LineaPy's columns time. Floor: the same nodes and "
+            "relationships written by hand-written CREATE-only `UNWIND` statements "
+            "(`cypher/benchmarks/floor.cypher`) in one transaction through the same "
+            "driver, with the same batch size. LineaPy one commit: its own `write_*` "
+            "methods and `commit()` with `renew_session` made a no-op, so all rows go in one "
+            "SQLite transaction; as shipped: LineaPy unmodified, which on SQLite commits "
+            "after every write. Ratios > 1 mean lineagraph is faster; `commit / floor` "
+            "is our overhead over the floor (lower is better)."),
+        "header": ["nodes", "dependency rels", "commit", "nodes/s", "rels/s",
+                   "of which transaction", "commit + write_*", "UNWIND floor", "commit / floor",
+                   "LineaPy one commit", "LineaPy / ours", "LineaPy as shipped",
+                   "shipped / ours"],
+        "rows": rows,
+    })
+    rows = []
+    for size, r in results.items():
+        ours, lp = r["ours"], r.get("lineapy") or {}
+        a, b = med(ours["get_nodes_for_session"]), med(lp.get("get_nodes_for_session"))
+        c, d = med(ours["get_artifact_by_name"]), med(lp.get("get_artifact_by_name"))
+        rows.append([f"{size:,}", f"{fmt_s(a)} (n={len(ours['get_nodes_for_session'])})",
+                     f"{fmt_s(b)} (n={len(lp.get('get_nodes_for_session', []))})",
+                     fmt_x(ratio(a, b)), fmt_s(c), fmt_s(d), fmt_x(ratio(c, d))])
+    tables.append({
+        "title": "Read",
+        "note": ("Medians. `get_nodes_for_session` returns every node of the session as "
+                 "models; ours empties the read cache first, LineaPy's opens a new "
+                 "`RelationalLineaDB` each time. `get_artifact_by_name` is LineaPy 0.2.3's "
+                 "`get_artifactorm_by_name` (50 calls). `ours / LineaPy` < 1 means we are "
+                 "faster."),
+        "header": ["nodes", "get_nodes_for_session (ours)", "LineaPy", "ours / LineaPy",
+                   "get_artifact_by_name (ours)", "LineaPy", "ours / LineaPy"],
+        "rows": rows,
+    })
+    rows = []
+    smallest = min(results)
+    base = med(results[smallest]["ours"]["slice"])
+    for size, r in results.items():
+        ours, lp = med(r["ours"]["slice"]), med((r.get("lineapy") or {}).get("slice"))
+        rows.append([f"{size:,}", fmt_s(ours), fmt_x(ratio(ours, base)),
+                     f"{fmt_s(lp)} (n={len((r.get('lineapy') or {}).get('slice', []))})",
+                     fmt_x(ratio(lp, ours))])
+    tables.append({
+        "title": "Slice",
+        "note": ("The fixed 50-node slice of the artifact `<session>-slice` (25 lines). "
+                 "Ours: `lineagraph.slicing.get_program_slice(db, [name])`, median of 20 "
+                 "after 3 warm-up calls. LineaPy: `get_program_slice_by_artifact_name` "
+                 "(loads the session's nodes, builds its networkx `Graph`, slices) on a "
+                 "new `RelationalLineaDB` each time."),
+        "header": ["nodes", "ours", f"ours / ours at {smallest:,}", "LineaPy",
+                   "LineaPy / ours"],
+        "rows": rows,
+    })
+    rows = []
+    for size, r in results.items():
+        imp = r["ours"].get("import")
+        if imp:
+            rows.append([f"{size:,}", f"{imp['nodes']:,}", f"{imp['edges']:,}",
+                         fmt_s(imp["seconds"]), fmt_rate(imp["nodes"], imp["seconds"])])
+        else:
+            rows.append([f"{size:,}", "—", "—", "—", "—"])
+    tables.append({
+        "title": "Import",
+        "note": ("`import_lineapy(db, path)` of the SQLite file LineaPy wrote (one copy of "
+                 "the session), once per size, into the same Neo4j database; seconds as "
+                 "the importer reports them (reading SQLite, checks, writing)."),
+        "header": ["nodes", "nodes imported", "edges imported", "time", "nodes/s"],
+        "rows": rows,
+    })
+    rows = []
+    for size, r in results.items():
+        lp = (r.get("lineapy") or {}).get("maxrss_kib")
+        rows.append([f"{size:,}", f"{r['ours']['maxrss_kib'] / 1024:,.0f} MiB",
+                     "—" if lp is None else f"{lp / 1024:,.0f} MiB"])
+    tables.append({
+        "title": "Memory",
+        "note": ("Peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`) of a fresh process "
+                 "per size that did everything above for that size (build the models of "
+                 "each write's copy, commits, floor, reads, slices, import); LineaPy's "
+                 "process likewise (writes, reads, slices)."),
+        "header": ["nodes", "lineagraph process", "LineaPy process"],
+        "rows": rows,
+    })
+    return tables
+
+
+def targets(results: dict[int, dict]) -> list[tuple[str, str, str]]:
+    out = []
+
+    def lineapy(size: int, key: str) -> float | None:
+        return med(((results.get(size) or {}).get("lineapy") or {}).get(key))
+
+    def why(size: int, key: str) -> str:
+        lp = (results.get(size) or {}).get("lineapy") or {}
+        reason = (lp.get("errors") or {}).get(key) or lp.get("failed")
+        return f"LineaPy's {key} at {size:,} nodes could not be measured" + (
+            f": {reason}" if reason else "")
+
+    r = results.get(10_000)
+    lp = lineapy(10_000, "write")
+    if r and lp:
+        ours = med([b + c for b, c in zip(r["ours"]["buffer"], r["ours"]["commit"])])
+        shipped = lineapy(10_000, "write_shipped")
+        x = lp / ours
+        text = f"LineaPy one commit / ours (commit + write_*) = {x:.2f}x"
+        if shipped:
+            text += f"; LineaPy as shipped / ours = {shipped / ours:.2f}x"
+        verdict = "met" if x >= 5 else "not met against LineaPy in one commit"
+        if shipped and x < 5:
+            verdict += ("; met" if shipped / ours >= 5 else "; not met") + \
+                " against LineaPy as shipped"
+        out.append(("commit ≥ 5x LineaPy's SQLite writes at 10,000 nodes", verdict, text))
+    worst = max(med(r["ours"]["commit"]) / med(r["ours"]["floor"]) for r in results.values())
+    per = ", ".join(f"{s:,}: {med(r['ours']['commit']) / med(r['ours']['floor']):.2f}x"
+                    for s, r in results.items())
+    out.append(("write time ≤ 1.5x the raw UNWIND floor", "met" if worst <= 1.5 else "not met",
+                f"commit / floor: {per}"))
+    small, large = results.get(1_000), results.get(100_000)
+    if small and large:
+        x = med(large["ours"]["slice"]) / med(small["ours"]["slice"])
+        text = f"ours at 100,000 / ours at 1,000 = {x:.2f}x"
+        verdict = "first part met" if x <= 2 else "first part not met"
+        lp = lineapy(100_000, "slice")
+        if lp:
+            y = lp / med(large["ours"]["slice"])
+            text += f"; LineaPy / ours at 100,000 = {y:,.0f}x"
+            verdict += "; second part " + ("met" if y >= 20 else "not met")
+        else:
+            text += "; " + why(100_000, "slice")
+            verdict += "; second part not measurable"
+        out.append(("slice at 100k ≤ 2x slice at 1k; ≥ 20x faster than LineaPy at 100k",
+                    verdict, text))
+        lp = lineapy(100_000, "get_nodes_for_session")
+        if lp:
+            x = med(large["ours"]["get_nodes_for_session"]) / lp
+            out.append(("get_nodes_for_session of 100k nodes ≤ 3x LineaPy's",
+                        "met" if x <= 3 else "not met", f"ours / LineaPy = {x:.2f}x"))
+        else:
+            out.append(("get_nodes_for_session of 100k nodes ≤ 3x LineaPy's",
+                        "not measurable on LineaPy's side",
+                        f"ours: {fmt_s(med(large['ours']['get_nodes_for_session']))}; "
+                        + why(100_000, "get_nodes_for_session")))
+    return out
+
+
+def print_tables(tables: list[dict], goals: list[tuple[str, str, str]]) -> None:
+    out = Console(width=max(Console().width, 200))
+    for t in tables:
+        table = Table(title=t["title"])
+        for h in t["header"]:
+            table.add_column(h, justify="right")
+        for row in t["rows"]:
+            table.add_row(*row)
+        out.print(table)
+    table = Table(title="Targets")
+    for h in ("target", "result", "numbers"):
+        table.add_column(h)
+    for g in goals:
+        table.add_row(*g)
+    out.print(table)
+
+
+def markdown(tables: list[dict], goals: list, facts: dict, results: dict,
+             command: str, started: str, minutes: float) -> str:
+    shipped_max = max((s for s, r in results.items()
+                       if (r.get("lineapy") or {}).get("write_shipped")), default=0)
+    lines = ["# Benchmarks", "",
+             "Generated by `benchmarks/run.py`; do not edit by hand (rerun the command "
+             "below). Workload: `benchmarks/workload.py` — one synthetic LineaPy 0.2.3-shaped "
+             "session per size, in the node-type proportions of the twelve fixtures in "
+             "`tests/fixtures/lineapy` (38% calls, 34% lookups, 22% literals, 5% "
+             "mutations, <1% imports and globals; 60% located; ~1.2 dependency "
+             "relationships per node), with a fixed 50-node slice in its first 25 lines, "
+             "10 artifacts and ~4% of nodes assigned to variables.", "",
+             "```", command, "```", "",
+             f"Run started {started}, took {minutes:.1f} min.", "", "## Machine", "",
+             "| fact | value |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in facts.items()]
+    lines += ["", "This machine is shared with other agents running test suites; the load "
+              "averages above show how busy it was. Numbers from a busier run are slower, "
+              "on both sides alike when the sides run back to back.", "", "## Targets", "",
+              "| target | result | numbers |", "| --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in goals]
+    for t in tables:
+        lines += ["", f"## {t['title']}", "", t["note"], "",
+                  "| " + " | ".join(t["header"]) + " |",
+                  "|" + "---:|" * len(t["header"])]
+        lines += ["| " + " | ".join(row) + " |" for row in t["rows"]]
+    failures = [f"- {s:,} nodes: LineaPy's {k} failed: {v}" for s, r in results.items()
+                for k, v in ((r.get("lineapy") or {}).get("errors") or {}).items()]
+    failures += [f"- {s:,} nodes: LineaPy's side failed: {r['lineapy']['failed']}"
+                 for s, r in results.items() if (r.get("lineapy") or {}).get("failed")]
+    if failures:
+        lines += ["", "## LineaPy measures that could not be taken", ""] + failures
+    lines += ["", "## Differences between the two sides", "",
+              "- Durability: Neo4j commits one transaction (its log is flushed once); "
+              "LineaPy's one-commit column is one SQLite transaction; LineaPy as shipped "
+              "commits (and syncs) after every `write_*` call.",
+              "- lineagraph's commit checks every referenced node, session and execution "
+              "and refuses duplicate artifacts inside the transaction; each `write_artifact` "
+              "also asks the store whether the name and version is taken (10 reads per "
+              "session). LineaPy checks nothing (SQLite's foreign keys are off).",
+              "- Node values (pickles) are not part of the workload on either side.",
+              "- LineaPy's `get_nodes_for_session` loads arguments lazily (one query per "
+              "call node and relation); ours is one Cypher query returning nodes, edges and "
+              "locations.",
+              f"- LineaPy as shipped is measured only up to {shipped_max:,} nodes, once: "
+              "it needs one fsync per written row.",
+              f"- From {LARGE:,} nodes on, LineaPy's side runs 1 repeat of each measure, "
+              "our writes `--large-repeat` and our `get_nodes_for_session` 3 (n= in the "
+              "tables), to keep the run near 25 minutes: LineaPy's reads of 100,000 nodes "
+              "take minutes each.", ""]
+    profiles = next((r["ours"]["profile"] for r in reversed(list(results.values()))
+                     if r["ours"].get("profile")), None)
+    if profiles:
+        size = max(s for s, r in results.items() if r["ours"].get("profile"))
+        lines += ["## PROFILE of the hot queries", "",
+                  f"On the {size:,}-node run; writes profiled in a transaction that is rolled "
+                  "back, with one batch of rows (parameters: list lengths).", ""]
+        for name, p in profiles.items():
+            lines += [f"### `{name}` — {p['db_hits']:,} db hits, {p['rows']:,} rows",
+                      "", f"parameters: `{json.dumps(p['params'])}`", "", "```"]
+            lines += p["plan"] + ["```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/run.py",
+        description="Benchmark lineagraph against LineaPy 0.2.3's SQLite store and "
+        "Neo4j's raw UNWIND write floor:\nwrite, read, slice, import and memory, one "
+        "table per measure.",
+        epilog="example:\n  make bench-venv   # LineaPy 0.2.3 in benchmarks/.lineapy-venv\n"
+        "  LINEAGRAPH_HOME=/tmp/bench-home .venv/bin/python benchmarks/run.py \\\n"
+        "      --sizes 1000,10000,100000 --repeat 3 --write-md BENCHMARKS.md\n\n"
+        "Without NEO4J_URI the managed server of LINEAGRAPH_HOME is used (started if "
+        "needed).\nWithout benchmarks/.lineapy-venv (or with --skip-lineapy) LineaPy's "
+        "columns are empty.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--sizes", default="1000,10000,100000",
+                        help="session sizes in nodes, comma-separated (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="repeats of each write (default: %(default)s)")
+    parser.add_argument("--large-repeat", type=int, default=2,
+                        help=f"repeats of our writes from {LARGE:,} nodes on "
+                        "(default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help="rows per UNWIND statement, ours and the floor's "
+                        "(default: %(default)s)")
+    parser.add_argument("--shipped-max", type=int, default=10_000,
+                        help="largest size at which LineaPy as shipped (commit per write) "
+                        "is timed, once (default: %(default)s; 0: never)")
+    parser.add_argument("--read-repeat", type=int, metavar="N",
+                        help="repeats of get_nodes_for_session and of LineaPy's slice "
+                        "(default: 5, at 10,000 nodes 3 for LineaPy, from 100,000 on 3 for "
+                        "ours and 1 for LineaPy)")
+    parser.add_argument("--skip-lineapy", action="store_true",
+                        help="do not run LineaPy's side")
+    parser.add_argument("--wipe", action="store_true",
+                        help="first delete all data of the database")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-md", type=Path, metavar="PATH",
+                        help="write the results as Markdown (e.g. BENCHMARKS.md)")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="write the raw results as JSON")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--lineapy-db", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error("--sizes takes comma-separated integers")
+    if not args.size_list or min(args.size_list) < workload.SLICE_NODES:
+        parser.error(f"every size must be at least {workload.SLICE_NODES}")
+    if args.repeat < 1 or args.batch_size < 1 or args.large_repeat < 1:
+        parser.error("--repeat, --large-repeat and --batch-size must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        return worker(args)
+    command = "benchmarks/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    started_at = datetime.datetime.now(datetime.timezone.utc)
+    load_start = os.getloadavg()
+    settings, where = settings_from_environment()
+    if args.wipe:
+        driver = open_driver(settings)
+        try:  # CALL { } IN TRANSACTIONS needs an auto-commit transaction
+            with driver.session(database=settings.database) as session:
+                session.run(queries()["admin.wipe_data"].text).consume()
+        finally:
+            driver.close()
+    facts = machine_facts(settings)
+    facts["batch size"] = str(args.batch_size)
+    with_lineapy = not args.skip_lineapy and LINEAPY_PYTHON.exists()
+    if not with_lineapy and not args.skip_lineapy:
+        console.print(f"[yellow]{LINEAPY_PYTHON} is missing (make bench-venv): LineaPy's "
+                      "side is skipped[/]")
+    console.print(f"lineagraph benchmarks: sizes {args.size_list}, {args.repeat} repeats, "
+                  f"Neo4j: {where}")
+    run_id = uuid.uuid4().hex[:8]
+    results: dict[int, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="lineagraph-bench-") as tmp:
+        for size in args.size_list:
+            console.rule(f"{size:,} nodes")
+            session = workload.build(size, f"b{run_id}-{size}", seed=args.seed)
+            path = Path(tmp) / f"session-{size}.pkl"
+            with path.open("wb") as f:
+                pickle.dump(session, f)
+            lineapy = None
+            keep = Path(tmp) / f"lineapy-{size}.sqlite"
+            if with_lineapy:
+                shipped = 1 if size <= args.shipped_max else 0
+                lineapy = run_lineapy(path, keep, size, args.repeat, shipped,
+                                      args.read_repeat)
+            ours = run_ours(path, keep if keep.exists() else None, args,
+                            profile_it=size == max(args.size_list))
+            results[size] = {"ours": ours, "lineapy": lineapy}
+    minutes = (datetime.datetime.now(datetime.timezone.utc) - started_at).total_seconds() / 60
+    load_end = os.getloadavg()
+    facts["load average (1, 5, 15 min)"] = (
+        f"start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}; "
+        f"end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
+    if lineapy_facts := next((r["lineapy"] for r in results.values()
+                              if r["lineapy"] and "lineapy" in r["lineapy"]), None):
+        facts["LineaPy"] = (f"{lineapy_facts['lineapy']} on Python {lineapy_facts['python']}, "
+                            "SQLite file in a temporary directory")
+    tables = build_tables(results, args)
+    goals = targets(results)
+    print_tables(tables, goals)
+    if args.json:
+        args.json.write_text(json.dumps({"facts": facts, "results": {
+            str(k): v for k, v in results.items()}}, indent=1))
+    if args.write_md:
+        args.write_md.write_text(markdown(tables, goals, facts, results, command,
+                                          started_at.strftime("%Y-%m-%d %H:%M UTC"), minutes))
+        console.print(f"wrote {args.write_md}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

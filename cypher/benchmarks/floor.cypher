@@ -1,0 +1,58 @@
+// The write floor of benchmarks/run.py: the nodes and relationships of one session
+// written by minimal hand-written CREATE-only UNWIND statements (no MERGE, no checks,
+// no rewrite of existing nodes), under labels of their own so they never meet the
+// store's data. Labels and relationship types in $rows come from lineagraph.mapping.
+
+// name: floor_constraint
+// Ids of floor nodes are unique and indexed, as :Node ids are in the store.
+CREATE CONSTRAINT lineagraph_bench_floor_node_id IF NOT EXISTS
+FOR (n:BenchFloorNode) REQUIRE n.id IS UNIQUE;
+
+// name: floor_session_constraint
+CREATE CONSTRAINT lineagraph_bench_floor_session_id IF NOT EXISTS
+FOR (s:BenchFloorSession) REQUIRE s.id IS UNIQUE;
+
+// name: floor_code_constraint
+CREATE CONSTRAINT lineagraph_bench_floor_code_id IF NOT EXISTS
+FOR (c:BenchFloorCode) REQUIRE c.id IS UNIQUE;
+
+// name: floor_head
+// The session, its execution and its script. Parameters: $session {id, props},
+// $execution {id, timestamp}, $code {id, code, path}.
+CREATE (e:BenchFloorExecution)
+SET e = $execution
+CREATE (s:BenchFloorSession)
+SET s = $session.props
+CREATE (s)-[:IN_EXECUTION]->(e)
+CREATE (c:BenchFloorCode)
+SET c = $code;
+
+// name: floor_nodes
+// Nodes with their type label, IN_SESSION and LOCATED_IN (position on the relationship).
+// Parameters: $rows [{label, props, location}], $session_id, $code_id.
+MATCH (s:BenchFloorSession {id: $session_id})
+MATCH (c:BenchFloorCode {id: $code_id})
+UNWIND $rows AS row
+CREATE (n:BenchFloorNode:$(row.label))
+SET n = row.props
+CREATE (n)-[:IN_SESSION]->(s)
+FOREACH (p IN CASE WHEN row.location IS NULL THEN [] ELSE [row.location.position] END |
+  CREATE (n)-[l:LOCATED_IN]->(c)
+  SET l = p);
+
+// name: floor_edges
+// Dependency relationships. Parameters: $rows [{src, dst, type, props}].
+UNWIND $rows AS row
+MATCH (a:BenchFloorNode {id: row.src})
+MATCH (b:BenchFloorNode {id: row.dst})
+CREATE (a)-[r:$(row.type)]->(b)
+SET r = row.props;
+
+// name: floor_artifacts
+// Artifacts and OF_NODE. Parameters: $rows [{name, node_id, execution_id, date_created,
+// version}].
+UNWIND $rows AS row
+MATCH (n:BenchFloorNode {id: row.node_id})
+CREATE (a:BenchFloorArtifact)
+SET a = row
+CREATE (a)-[:OF_NODE]->(n);
