@@ -43,6 +43,7 @@ from .mapping import (
     artifact_to_props,
     check_datetimes,
     check_text,
+    complete_captions,
     execution_to_props,
     node_to_row,
     node_value_from_props,
@@ -722,6 +723,7 @@ def _check_references(tx, unit: _Unit, rows: list[dict], stats: CommitStats) -> 
 
 def _write_unit(tx: neo4j.ManagedTransaction, unit: _Unit, batch: int,
                 stats: CommitStats) -> None:
+    complete_captions(unit.rows)
     rows = [unit.rows[i] for i in unit.nodes]
     _check_references(tx, unit, rows, stats)
     if unit.executions:
