@@ -46,20 +46,28 @@ def _unavailable(reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def playwright_api():
+@pytest.fixture(scope="session")
+def chromium():
+    """Checked before any server is started (session fixtures come first)."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         _unavailable(f"no Chromium at {CHROMIUM}")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         _unavailable("the playwright package is not installed")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def playwright_api(chromium):
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as api:
         yield api
 
 
 def test_a_saved_query_in_neo4j_browser_draws_the_artifacts_upstream_graph(
-        playwright_api, managed_server, tmp_path):
+        chromium, playwright_api, managed_server, tmp_path):
     settings = managed_server.connection_settings()
     drv = open_driver(settings)
     try:
@@ -80,7 +88,7 @@ def test_a_saved_query_in_neo4j_browser_draws_the_artifacts_upstream_graph(
     bolt = settings.uri
     query = queries()["browser.upstream"]
     shot = tmp_path / "browser.png"
-    browser = playwright_api.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    browser = playwright_api.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.set_default_timeout(UI_TIMEOUT)
@@ -141,3 +149,15 @@ def _expected(db):
     short = sorted({r["caption"] for r in records if len(r["caption"]) <= 6})
     assert short  # drawn whole inside a node's circle, so they can be looked for
     return len(node_ids) + 1, dependencies + 1, short  # + the artifact, + its OF_NODE
+
+
+@pytest.mark.parametrize("require, code, outcome", [("1", 1, "1 error"), ("", 0, "1 skipped")])
+def test_without_chromium_it_skips_locally_and_fails_in_ci(tmp_path, require, code, outcome):
+    env = dict(os.environ, LINEAGRAPH_CHROMIUM=str(tmp_path / "no-chromium"),
+               LINEAGRAPH_REQUIRE_NEO4J=require)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rEfs",
+         f"{__file__}::test_a_saved_query_in_neo4j_browser_draws_the_artifacts_upstream_graph"],
+        capture_output=True, text=True, env=env, timeout=300, cwd=Path(__file__).parent.parent)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert outcome in done.stdout and "apt-get install -y chromium" in done.stdout
