@@ -141,8 +141,9 @@ def node_caption(props: dict, position: dict | None = None, code: str | None = N
         caption = f"mutated by {text}" if text else MUTATED
     elif kind == "ElseNode":
         caption = "else"
-    elif kind == "IfNode":
-        caption = f"if {text}" if text else "if"
+    elif kind == "IfNode":  # its location may be the test or the whole `if` statement
+        caption = ("if" if not text else text if text.startswith(("if ", "elif "))
+                   else f"if {text}")
     else:  # CallNode
         caption = text or "call"
     return trim(caption)

@@ -42,6 +42,16 @@ def test_a_call_is_captioned_by_its_own_source_span():
     assert node_caption({"node_type": "CallNode"}) == "call"
 
 
+def test_branches_say_what_they_are():
+    code = "if x > 1:\n    y = 2\nelse:\n    y = 3\n"
+    whole = {"lineno": 1, "col_offset": 0, "end_lineno": 2, "end_col_offset": 9}
+    test = {"lineno": 1, "col_offset": 3, "end_lineno": 1, "end_col_offset": 8}
+    assert node_caption({"node_type": "IfNode"}, whole, code) == "if x > 1: y = 2"
+    assert node_caption({"node_type": "IfNode"}, test, code) == "if x > 1"
+    assert node_caption({"node_type": "ElseNode"}) == "else"
+    assert node_caption({"node_type": "MutateNode"}) == "mutated"
+
+
 def test_every_imported_node_has_the_caption_of_its_kind(store):
     import_lineapy(store, KITCHEN / "db.sqlite")
     script = (KITCHEN / "script.py").read_text().splitlines()
