@@ -929,12 +929,18 @@ def demo(obj: Context):
                           "it; the copy `snapshot` and the unrelated `colors` are left out):")
         out_console.print(str(code), markup=False, highlight=False)
     if not obj.uri:
+        from .browser import browser_url
+
         status = obj.server().status()
-        out_console.print(f"Neo4j Browser: {status.browser_url}")
+        url = browser_url(status.http_uri, status.bolt_uri, status.user,
+                          obj.database or "neo4j")
+        out_console.print(f"Neo4j Browser: {url}", markup=False)
         out_console.print(
             f"  connect to {status.bolt_uri} as user {status.user}; the password is in "
             f"{status.password_file} (`lineagraph neo4j password` prints it)"
         )
+        out_console.print("  for colours and captions, paste what `lineagraph browser --style` "
+                          "prints", markup=False)
     out_console.print("  then paste:", markup=False)
     out_console.print(
         f"  MATCH p = (:Artifact {{name: '{DEMO_ARTIFACT}'}})-[:OF_NODE]->(:Node)-[:CALLS|"
