@@ -122,6 +122,10 @@ def test_a_saved_query_in_neo4j_browser_draws_the_artifacts_upstream_graph(
         # the result frame on the whole window, for a readable screenshot
         page.locator("[title='Fullscreen']").first.click()
         page.wait_for_function("document.querySelectorAll('svg text').length > 0")
+        graph = page.locator("[data-testid='frameContents'] svg").first.bounding_box()
+        page.mouse.move(graph["x"] + graph["width"] / 2, graph["y"] + graph["height"] / 2)
+        page.mouse.wheel(0, -400)  # zoom in so the captions can be read
+        page.wait_for_timeout(1500)  # the zoom's animation, for the picture only
         page.screenshot(path=str(shot))
     except Exception:
         page.screenshot(path=str(shot))  # what the page showed when it went wrong
