@@ -28,6 +28,7 @@ IN_SESSION                  Node -> Session    -
 from __future__ import annotations
 
 import datetime
+import functools
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -113,13 +114,19 @@ def trim(text: str, length: int = CAPTION_LENGTH) -> str:
     return text if len(text) <= length else text[:length - 1].rstrip() + "…"
 
 
+@functools.lru_cache(maxsize=64)
+def _lines(code: str) -> list[str]:
+    # one split per source text, not per node: a 20k-line script has 20k nodes
+    return code.splitlines()
+
+
 def source_text(code: str, position: dict) -> str | None:
     """The source a location spans (lines ``lineno..end_lineno``, columns as recorded)."""
-    lines = code.splitlines()
+    lines = _lines(code)
     first, last = position["lineno"], position["end_lineno"]
     if not (1 <= first <= last <= len(lines)):
         return None
-    span = lines[first - 1:last]
+    span = lines[first - 1:last]  # a new list: the cached one is never changed
     span[-1] = span[-1][:position["end_col_offset"]]
     span[0] = span[0][position["col_offset"]:]
     return "\n".join(span)

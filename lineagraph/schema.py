@@ -89,9 +89,19 @@ def add_captions(driver: neo4j.Driver, database: str | None = None) -> int:
     from .mapping import OTHER_CAPTIONS, mutation_caption, node_caption
 
     done = 0
+    codes: dict[str, str] = {}
+
+    def code_of(record) -> str | None:
+        code_id = record["code_id"]
+        if code_id is not None and code_id not in codes:
+            found, _, _ = driver.execute_query(queries()["store.source_codes_by_ids"].text,
+                                               ids=[code_id], database_=database)
+            codes.update({r["code"]["id"]: r["code"]["code"] for r in found})
+        return codes.get(code_id)
+
     for read, write, caption, key in (
         ("schema.nodes_without_caption", "schema.set_node_captions",
-         lambda r: node_caption(r["props"], r["position"], r["code"]), "id"),
+         lambda r: node_caption(r["props"], r["position"], code_of(r)), "id"),
         ("schema.others_without_caption", "schema.set_other_captions",
          lambda r: OTHER_CAPTIONS[r["label"]](r["props"]), "element_id"),
     ):

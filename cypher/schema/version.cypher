@@ -11,11 +11,12 @@ SET m.version = $version, m.applied_at = $applied_at;
 // name: nodes_without_caption
 // Version 2 gave every :Node a `caption`; a store written before lacks them. A batch of
 // such nodes with what their caption is computed from (lineagraph.mapping.node_caption).
-// Parameters: $limit. Returns: id, props, position (or null), code (or null).
+// The source code comes by id (store.source_codes_by_ids), once per batch, not per node.
+// Parameters: $limit. Returns: id, props, position (or null), code_id (or null).
 MATCH (n:Node) WHERE n.caption IS NULL
 WITH n LIMIT $limit
 OPTIONAL MATCH (n)-[l:LOCATED_IN]->(c:SourceCode)
-RETURN n.id AS id, properties(n) AS props, properties(l) AS position, c.code AS code;
+RETURN n.id AS id, properties(n) AS props, properties(l) AS position, c.id AS code_id;
 
 // name: mutations_to_caption
 // MutateNodes still captioned 'mutated' whose mutating call has a caption.
