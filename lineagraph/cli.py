@@ -801,6 +801,77 @@ def uses_cmd(obj: Context, library, library_version, as_json):
         out_console.print(f"  artifact {a.name} version {a.version}", markup=False)
 
 
+# -- browser ----------------------------------------------------------------------------
+@cli.command("browser")
+@click.option("--open", "open_it", is_flag=True,
+              help="Also open the URL in your web browser.")
+@click.option("--style", "style_only", is_flag=True,
+              help="Print only the :style command that loads lineagraph's style sheet "
+                   "(paste it into Browser's editor).")
+@json_option
+@click.pass_obj
+def browser_cmd(obj: Context, open_it, style_only, as_json):
+    """Show how to open Neo4j Browser on the store: its URL (connect form filled in, never
+    the password), where the password is, and how to load lineagraph's style sheet.
+
+    Exit 3 when the local server is not running.
+
+    \b
+    Example:
+      lineagraph browser --open
+      lineagraph browser --style | xclip -selection clipboard   # then paste in Browser
+    """
+    import webbrowser
+
+    from .browser import BrowserInfo, browser_url, style_command, style_path
+    from .errors import ServerError
+
+    if style_only:
+        click.echo(style_command(), nl=False)
+        return
+    database = obj.database or "neo4j"
+    if obj.uri:  # a server we do not manage: its HTTP port and Browser are unknown to us
+        settings = obj.settings()
+        info = BrowserInfo(
+            browser_url=None, connect_url=settings.safe_uri, user=settings.username,
+            database=settings.database,
+            password_hint="the one you gave lineagraph (NEO4J_PASSWORD or --password-file)",
+            style_file=str(style_path()))
+    else:
+        status = obj.server().status()
+        if not status.running:
+            raise ServerError("the local Neo4j is not running: start it with "
+                              "`lineagraph neo4j start` (or set NEO4J_URI)")
+        info = BrowserInfo(
+            browser_url=browser_url(status.http_uri, status.bolt_uri, status.user, database),
+            connect_url=status.bolt_uri, user=status.user, database=database,
+            password_hint=f"in {status.password_file} (`lineagraph neo4j password` prints it)",
+            style_file=str(style_path()))
+    if as_json:
+        _emit_json(info.model_dump())
+    else:
+        if info.browser_url:
+            out_console.print(f"Neo4j Browser: {info.browser_url}", markup=False)
+        else:
+            out_console.print(f"Neo4j Browser: unknown for {info.connect_url} (lineagraph does "
+                              "not manage that server); open its Browser and connect there.",
+                              markup=False)
+        out_console.print(f"  connect to {info.connect_url} as user {info.user}, database "
+                          f"{info.database}; the password is {info.password_hint}",
+                          markup=False)
+        out_console.print("  style sheet: run `lineagraph browser --style` and paste its output "
+                          f"into Browser's editor, or drag {info.style_file} onto Browser",
+                          markup=False)
+        out_console.print(f"  saved queries: {style_path().parent / 'queries.cypher'}",
+                          markup=False)
+    if open_it:
+        if info.browser_url is None:
+            raise ConfigurationError("--open: the Browser URL of that server is unknown")
+        if not webbrowser.open(info.browser_url):
+            raise ConfigurationError("--open: no web browser could be started here; "
+                                     "open the URL above yourself")
+
+
 # -- completion ---------------------------------------------------------------------------
 @cli.command("completion")
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
@@ -859,12 +930,18 @@ def demo(obj: Context):
                           "it; the copy `snapshot` and the unrelated `colors` are left out):")
         out_console.print(str(code), markup=False, highlight=False)
     if not obj.uri:
+        from .browser import browser_url
+
         status = obj.server().status()
-        out_console.print(f"Neo4j Browser: {status.browser_url}")
+        url = browser_url(status.http_uri, status.bolt_uri, status.user,
+                          obj.database or "neo4j")
+        out_console.print(f"Neo4j Browser: {url}", markup=False)
         out_console.print(
             f"  connect to {status.bolt_uri} as user {status.user}; the password is in "
             f"{status.password_file} (`lineagraph neo4j password` prints it)"
         )
+        out_console.print("  for colours and captions, paste what `lineagraph browser --style` "
+                          "prints", markup=False)
     out_console.print("  then paste:", markup=False)
     out_console.print(
         f"  MATCH p = (:Artifact {{name: '{DEMO_ARTIFACT}'}})-[:OF_NODE]->(:Node)-[:CALLS|"

@@ -28,6 +28,7 @@ IN_SESSION                  Node -> Session    -
 from __future__ import annotations
 
 import datetime
+import functools
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -102,6 +103,96 @@ def _edges_for(node: BaseNode) -> Iterable[dict]:
                 yield {"type": rel, "dst": dst, "props": {"index": index}}
 
 
+# -- captions: what Neo4j Browser (and a person) shows for a node ------------------------
+CAPTION_LENGTH = 60
+
+
+def trim(text: str, length: int = CAPTION_LENGTH) -> str:
+    """One line of at most ``length`` characters: whitespace runs become one space and a
+    cut is marked with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[:length - 1].rstrip() + "…"
+
+
+@functools.lru_cache(maxsize=64)
+def _lines(code: str) -> list[str]:
+    # one split per source text, not per node: a 20k-line script has 20k nodes
+    return code.splitlines()
+
+
+def source_text(code: str, position: dict) -> str | None:
+    """The source a location spans (lines ``lineno..end_lineno``, columns as recorded)."""
+    lines = _lines(code)
+    first, last = position["lineno"], position["end_lineno"]
+    if not (1 <= first <= last <= len(lines)):
+        return None
+    span = lines[first - 1:last]  # a new list: the cached one is never changed
+    span[-1] = span[-1][:position["end_col_offset"]]
+    span[0] = span[0][position["col_offset"]:]
+    return "\n".join(span)
+
+
+def node_caption(props: dict, position: dict | None = None, code: str | None = None) -> str:
+    """A :Node's caption from its stored properties and, when located, its source: an
+    import's name, a literal's value, a lookup's or global's name, else the statement's
+    source text (a mutation and a branch say what they are)."""
+    kind = props["node_type"]
+    text = source_text(code, position) if code is not None and position else None
+    if kind == "ImportNode":
+        caption = props.get("name") or props.get("package_name") or "import"
+    elif kind == "LiteralNode":
+        caption = repr(decode_literal(props))
+    elif kind in ("LookupNode", "GlobalNode"):
+        caption = props["name"]
+    elif kind == "MutateNode":  # no source of its own: see mutation_caption
+        caption = f"mutated by {text}" if text else MUTATED
+    elif kind == "ElseNode":
+        caption = "else"
+    elif kind == "IfNode":  # its location may be the test or the whole `if` statement
+        caption = ("if" if not text else text if text.startswith(("if ", "elif "))
+                   else f"if {text}")
+    else:  # CallNode
+        caption = text or "call"
+    return trim(caption)
+
+
+MUTATED = "mutated"
+
+
+def mutation_caption(call_caption: str) -> str:
+    """A MutateNode has no source text of its own; it is named by the call that mutated
+    the value (its MUTATED_BY), once that call's caption is known."""
+    return trim(f"{MUTATED} by {call_caption}")
+
+
+def complete_captions(rows: dict[str, dict]) -> None:
+    """Name the MutateNodes among ``rows`` (node_to_row results by id) by their call,
+    when the call is among them too."""
+    for row in rows.values():
+        if row["label"] == "MutateNode" and row["props"]["caption"] == MUTATED:
+            call = next((e["dst"] for e in row["edges"] if e["type"] == "MUTATED_BY"), None)
+            if call in rows:
+                row["props"]["caption"] = mutation_caption(rows[call]["props"]["caption"])
+
+
+def _when(value: Any) -> str:
+    value = to_python_datetime(value)
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime.datetime) else "?"
+
+
+# The captions of the other labels, from their stored properties (also used to give an
+# older store its captions, see lineagraph.schema).
+OTHER_CAPTIONS: dict[str, Any] = {
+    "Session": lambda p: trim(p.get("session_name") or
+                              f"{p['environment_type'].lower()} session {_when(p.get('creation_time'))}"),
+    "Execution": lambda p: f"execution {_when(p.get('timestamp'))}",
+    "SourceCode": lambda p: trim(Path(p["path"]).name if p.get("path") is not None
+                                 else f"cell [{p.get('jupyter_execution_count')}]"),
+    "Artifact": lambda p: trim(f"{p['name']} v{p['version']}"),
+    "NodeValue": lambda p: p.get("value_type") or "value",
+}
+
+
 def node_to_row(node: BaseNode) -> dict:
     """Parameters for writing one node: label, properties, location and edges."""
     props: dict[str, Any] = {"id": node.id, "session_id": node.session_id,
@@ -121,6 +212,9 @@ def node_to_row(node: BaseNode) -> dict:
             "position": {"lineno": loc.lineno, "col_offset": loc.col_offset,
                          "end_lineno": loc.end_lineno, "end_col_offset": loc.end_col_offset},
         }
+    props["caption"] = node_caption(
+        props, location and location["position"],
+        node.source_location.source_code.code if node.source_location else None)
     return {
         "id": node.id,
         "session_id": node.session_id,
@@ -255,6 +349,7 @@ def source_code_to_props(code: SourceCode) -> dict:
         props["jupyter_session_id"] = code.location.session_id
     else:
         props["path"] = str(code.location)
+    props["caption"] = OTHER_CAPTIONS["SourceCode"](props)
     return props
 
 
@@ -270,6 +365,7 @@ def source_code_from_props(props: dict) -> SourceCode:
 def session_to_props(context: SessionContext) -> dict:
     props = context.model_dump()
     props["environment_type"] = context.environment_type.name
+    props["caption"] = OTHER_CAPTIONS["Session"](props)
     return {k: to_neo4j_datetime(v) for k, v in props.items() if v is not None}
 
 
@@ -282,7 +378,9 @@ def session_from_props(props: dict) -> SessionContext:
 
 
 def execution_to_props(execution: Execution) -> dict:
-    return {k: to_neo4j_datetime(v) for k, v in execution.model_dump().items() if v is not None}
+    props = execution.model_dump()
+    props["caption"] = OTHER_CAPTIONS["Execution"](props)
+    return {k: to_neo4j_datetime(v) for k, v in props.items() if v is not None}
 
 
 def execution_from_props(props: dict) -> Execution:
@@ -290,7 +388,9 @@ def execution_from_props(props: dict) -> Execution:
 
 
 def artifact_to_props(artifact: Artifact) -> dict:
-    return {k: to_neo4j_datetime(v) for k, v in artifact.model_dump().items()}
+    props = artifact.model_dump()
+    props["caption"] = OTHER_CAPTIONS["Artifact"](props)
+    return {k: to_neo4j_datetime(v) for k, v in props.items()}
 
 
 def artifact_from_props(props: dict) -> Artifact:
@@ -303,6 +403,7 @@ def artifact_from_props(props: dict) -> Artifact:
 def node_value_to_props(value: NodeValue) -> dict:
     props = value.model_dump()
     props["value_type"] = value.value_type.value if value.value_type else None
+    props["caption"] = OTHER_CAPTIONS["NodeValue"](props)
     return {k: to_neo4j_datetime(v) for k, v in props.items() if v is not None}
 
 

@@ -4,6 +4,10 @@ The statements live in ``cypher/schema/constraints.cypher``; ``ensure_schema`` a
 them in order (each is ``IF NOT EXISTS``) and records ``SCHEMA_VERSION`` in a single
 ``(:LineagraphSchema {name: 'lineagraph'})`` node, so a later release can tell which
 migrations a store needs. It is an explicit step, never run by a constructor.
+
+Migrations: a store below version 2 gets its captions (``add_captions``), computed by
+the same functions the store writes them with; it only touches what lacks one, so it
+can run again, or be interrupted, harmlessly.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from neo4j import exceptions as neo4j_errors
 from .errors import LineagraphError, StoreUnavailableError
 from .queries import queries
 
-SCHEMA_VERSION = 1
+# 1: constraints and indexes. 2: every node has a `caption` (for Neo4j Browser).
+SCHEMA_VERSION = 2
+CAPTION_BATCH = 5000
 
 
 class SchemaVersionError(LineagraphError):
@@ -64,6 +70,8 @@ def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
                 "CREATE "
             ):
                 driver.execute_query(query.text, database_=database)
+        if found is None or found < 2:
+            add_captions(driver, database)
         driver.execute_query(
             queries()["schema.record_version"].text,
             version=SCHEMA_VERSION,
@@ -73,3 +81,46 @@ def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
     except (neo4j_errors.ServiceUnavailable, neo4j_errors.AuthError) as err:
         raise StoreUnavailableError(f"cannot apply the schema: {err}") from None
     return SCHEMA_VERSION
+
+
+def add_captions(driver: neo4j.Driver, database: str | None = None) -> int:
+    """Give every node, session, execution, source code, artifact and value that lacks a
+    caption its caption, in batches; return how many were given one."""
+    from .mapping import OTHER_CAPTIONS, mutation_caption, node_caption
+
+    done = 0
+    codes: dict[str, str] = {}
+
+    def code_of(record) -> str | None:
+        code_id = record["code_id"]
+        if code_id is not None and code_id not in codes:
+            found, _, _ = driver.execute_query(queries()["store.source_codes_by_ids"].text,
+                                               ids=[code_id], database_=database)
+            codes.update({r["code"]["id"]: r["code"]["code"] for r in found})
+        return codes.get(code_id)
+
+    for read, write, caption, key in (
+        ("schema.nodes_without_caption", "schema.set_node_captions",
+         lambda r: node_caption(r["props"], r["position"], code_of(r)), "id"),
+        ("schema.others_without_caption", "schema.set_other_captions",
+         lambda r: OTHER_CAPTIONS[r["label"]](r["props"]), "element_id"),
+    ):
+        while True:
+            records, _, _ = driver.execute_query(queries()[read].text, limit=CAPTION_BATCH,
+                                                 database_=database)
+            if not records:
+                break
+            rows = [{key: r[key], "caption": caption(r)} for r in records]
+            driver.execute_query(queries()[write].text, rows=rows, database_=database)
+            done += len(rows)
+    while True:  # mutations are named by their call (whose caption now exists)
+        records, _, _ = driver.execute_query(queries()["schema.mutations_to_caption"].text,
+                                             limit=CAPTION_BATCH, database_=database)
+        if not records:
+            break
+        rows = [{"id": r["id"], "caption": mutation_caption(r["call_caption"])}
+                for r in records]
+        driver.execute_query(queries()["schema.set_node_captions"].text, rows=rows,
+                             database_=database)
+        done += len(rows)
+    return done

@@ -52,6 +52,7 @@ from .mapping import (
     check_datetimes,
     check_keys,
     check_text,
+    complete_captions,
     execution_to_props,
     node_to_row,
     node_value_from_props,
@@ -896,6 +897,7 @@ def _save_next_versions(tx, unit: _Unit, stats: CommitStats, retried: bool) -> N
 
 def _write_unit(tx: neo4j.ManagedTransaction, unit: _Unit, batch: int,
                 stats: CommitStats, retried: bool = False) -> None:
+    complete_captions(unit.rows)
     rows = [unit.rows[i] for i in unit.nodes]
     _check_references(tx, unit, rows, stats)
     new = _new_artifacts(tx, unit, stats, retried)

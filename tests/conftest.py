@@ -62,7 +62,7 @@ def neo4j_server(request, tmp_path_factory):
     from lineagraph.server.docker import docker_answers
     from lineagraph.server.ports import free_port
 
-    cleanup = None
+    cleanup = managed = None
     try:
         if os.environ.get("NEO4J_URI"):
             _announce(request.config, "NEO4J_URI is ignored: the tests wipe their database "
@@ -89,6 +89,7 @@ def neo4j_server(request, tmp_path_factory):
             server.start()
             cleanup = server.stop
             settings = server.connection_settings()
+            managed = server
             what = f"managed local server (java backend) at {settings.uri}, home {home}"
     except Exception as err:  # any failure to get a server is reported the same way
         message = f"no Neo4j server for the tests: {type(err).__name__}: {err}"
@@ -97,7 +98,7 @@ def neo4j_server(request, tmp_path_factory):
                         pytrace=False)
         pytest.skip(message)
     _announce(request.config, f"using {what}")
-    yield settings, what
+    yield settings, what, managed
     if cleanup is not None:
         cleanup()
 
@@ -105,6 +106,23 @@ def neo4j_server(request, tmp_path_factory):
 @pytest.fixture(scope="session")
 def neo4j_settings(neo4j_server) -> ConnectionSettings:
     return neo4j_server[0]
+
+
+@pytest.fixture(scope="session")
+def managed_server(neo4j_server, tmp_path_factory):
+    """A running lineagraph-managed server (for `lineagraph browser` and Neo4j Browser):
+    the session's server when it is one, else one started for these tests."""
+    if neo4j_server[2] is not None:
+        yield neo4j_server[2]
+        return
+    from lineagraph.server import ManagedServer
+    from lineagraph.server.ports import free_port
+
+    server = ManagedServer(home=tmp_path_factory.mktemp("managed-neo4j-browser"),
+                           bolt_port=free_port(), http_port=free_port())
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

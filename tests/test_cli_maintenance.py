@@ -74,7 +74,9 @@ def test_init_applies_the_schema_once(neo4j_settings, empty_db, tmp_path):
                NEO4J_DATABASE=neo4j_settings.database, LINEAGRAPH_HOME=str(tmp_path))
     first = run(env, "init")
     assert first.returncode == 0, first.stderr
-    assert "Schema version 1 is in place" in first.stdout
+    from lineagraph.schema import SCHEMA_VERSION
+
+    assert f"Schema version {SCHEMA_VERSION} is in place" in first.stdout
     assert neo4j_settings.password.get_secret_value() not in first.stdout + first.stderr
     records, _, _ = empty_db.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n",
                                            database_=neo4j_settings.database)

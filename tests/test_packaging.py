@@ -21,6 +21,7 @@ def test_the_wheel_contains_every_cypher_file_and_the_server_project(tmp_path):
     shipped = {f"lineagraph/_data/{p.relative_to(ROOT).as_posix()}"
                for p in (ROOT / "cypher").rglob("*.cypher")}
     assert shipped and shipped <= names
+    assert "lineagraph/_data/cypher/browser/style.grass" in names
     assert "lineagraph/_data/docker/java/pom.xml" in names
     assert "lineagraph/_data/docker/compose.yml" in names
     assert "lineagraph/demo_data/list_mutation_alias/db.sqlite" in names
