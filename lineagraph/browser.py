@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel
 
+from .config import redact_uri
 from .resources import data_path
 
 STYLE_FILE = "cypher/browser/style.grass"
@@ -35,7 +36,7 @@ def browser_url(http_uri: str, bolt_uri: str, user: str, database: str) -> str:
     ``database``. Raises ValueError for a Bolt URI that is not scheme://host:port."""
     parts = urlsplit(bolt_uri)
     if not parts.scheme or not parts.hostname or "@" in parts.netloc:
-        raise ValueError(f"not a plain Bolt URI (scheme://host:port): {bolt_uri!r}")
+        raise ValueError(f"not a plain Bolt URI (scheme://host:port): {redact_uri(bolt_uri)!r}")
     dbms = f"{parts.scheme}://{quote(user, safe='')}@{parts.netloc}"
     return (f"{http_uri.rstrip('/')}/browser/?dbms={quote(dbms, safe=':/@')}"
             f"&db={quote(database, safe='')}")

@@ -105,20 +105,39 @@ def unreferenced_blobs(db: GraphLineaDB) -> list[str]:
 def collect_garbage(db: GraphLineaDB, dry_run: bool = False,
                     grace_seconds: float = 600.0) -> tuple[list[str], int]:
     """Remove blobs nothing references and nobody stored in the last ``grace_seconds``
-    (a writer may be about to commit a value pointing at it); return keys and bytes."""
-    keys = [k for k in unreferenced_blobs(db) if db.blobs.age(k) >= grace_seconds]
-    freed = sum(db.blobs.info(k).size for k in keys)
-    if not dry_run and keys:
-        # asked again just before deleting: a value committed since the listing keeps
-        # its blob (one query for all of them)
-        # its blob (one query for all of them); under the blob store's exclusive lock,
-        # so no commit can check a blob and then point at it while it is unlinked
-        with db.blobs.lock(shared=False):
-            counts = db._read("store.blob_reference_counts", keys=keys)
-            for row in counts:
-                if row["refs"] == 0:
-                    db.blobs.delete(row["key"])
-    return keys, freed
+    (a writer may be about to commit a value pointing at it); return the keys removed
+    (or, with ``dry_run``, that would be) and their bytes."""
+    candidates = [k for k in unreferenced_blobs(db) if _age(db, k) >= grace_seconds]
+    if dry_run or not candidates:
+        return candidates, sum(_size(db, k) for k in candidates)
+    removed: list[str] = []
+    freed = 0
+    # Asked again just before deleting, in one query: a value committed since the listing
+    # keeps its blob. Under the blob store's exclusive lock, so no commit can check a blob
+    # and then point at it while it is unlinked; ages are read again there too.
+    with db.blobs.lock(shared=False):
+        for row in db._read("store.blob_reference_counts", keys=candidates):
+            key = row["key"]
+            if row["refs"] == 0 and _age(db, key) >= grace_seconds:
+                size = _size(db, key)
+                if db.blobs.delete(key):
+                    removed.append(key)
+                    freed += size
+    return removed, freed
+
+
+def _age(db: GraphLineaDB, key: str) -> float:
+    try:
+        return db.blobs.age(key)
+    except FileNotFoundError:  # removed meanwhile by another process
+        return -1.0
+
+
+def _size(db: GraphLineaDB, key: str) -> int:
+    try:
+        return db.blobs.info(key).size
+    except NotFoundError:
+        return 0
 
 
 def export_session(db: GraphLineaDB, session_id: str) -> dict[str, Any]:

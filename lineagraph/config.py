@@ -51,13 +51,20 @@ class ConnectionSettings(BaseModel):
 
 
 def redact_uri(uri: str) -> str:
+    """``uri`` with any ``user:password@`` replaced by ``***@``. The userinfo ends at the
+    last ``@`` before the path, so a password holding ``/``, ``@`` or ``:`` is hidden too."""
     scheme, sep, rest = uri.partition("://")
     if not sep:
         return uri
-    authority, slash, tail = rest.partition("/")
-    if "@" in authority:
-        authority = "***@" + authority.rsplit("@", 1)[1]
-    return f"{scheme}://{authority}{slash}{tail}"
+    at = rest.rfind("@", 0, _end_of_host(rest))
+    return f"{scheme}://***@{rest[at + 1:]}" if at >= 0 else uri
+
+
+def _end_of_host(rest: str) -> int:
+    """Where the authority ends: the first / ? or # after the last @ (or the end)."""
+    start = rest.rfind("@") + 1
+    ends = [i for i in (rest.find(c, start) for c in "/?#") if i >= 0]
+    return min(ends) if ends else len(rest)
 
 
 def home_dir() -> Path:

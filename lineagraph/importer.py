@@ -42,8 +42,8 @@ from .models import (
     SourceCode,
     SourceLocation,
 )
-from .mapping import check_datetimes, check_text, node_to_row
-from .store import GraphLineaDB
+from .mapping import brief, check_datetimes, check_keys, check_text, node_to_row
+from .store import GraphLineaDB, parse_artifact_version
 
 # alembic revisions of LineaPy's schema that this importer understands
 KNOWN_SCHEMA_VERSIONS = {"07d0db31e15f": "LineaPy 0.2.x"}
@@ -253,7 +253,8 @@ def _why(err: Exception) -> str:
 
 def _check_rows(db: _Db, path: Path) -> None:
     """Every row becomes a valid model the store accepts, before anything is written, so
-    a crafted or damaged database is refused whole, naming its bad rows."""
+    a crafted or damaged database is refused whole, naming its bad rows. The checks are
+    the store's own (the write_* methods run them again)."""
     problems: list[str] = []
 
     def check(where: str, build: Callable[[], Any]) -> Any:
@@ -264,27 +265,45 @@ def _check_rows(db: _Db, path: Path) -> None:
             return None
 
     codes = {}
+    def source_code(row):
+        check_keys("source_code", id=row["id"])
+        return _source_code(row)
+
     for cid, row in db.source_codes.items():
-        code = check(f"source_code {cid!r}", lambda row=row: _source_code(row))
+        code = check(f"source_code {brief(cid)}", lambda row=row: source_code(row))
         if code is not None:
             codes[cid] = code
     for row in db.executions.values():
-        check(f"execution {row['id']!r}",
-              lambda row=row: Execution(id=row["id"], timestamp=_when(row["timestamp"])))
+        check(f"execution {brief(row['id'])}",
+              lambda row=row: (check_keys("execution", id=row["id"]),
+                               Execution(id=row["id"], timestamp=_when(row["timestamp"]))))
     for row in db.sessions:
-        check(f"session {row['id']!r}", lambda row=row: _session(row))
+        check(f"session {brief(row['id'])}",
+              lambda row=row: (check_keys("session", id=row["id"],
+                                          execution_id=row["execution_id"]), _session(row)))
     for row in db.nodes.values():
         def build(row=row):
             node = _node(row, db, codes)
+            check_keys("node", id=node.id, session_id=node.session_id,
+                       **({"name": node.name} if isinstance(node, ImportNode) else {}))
             check_text(f"node {row['id']!r}", [node_to_row(node)])
-        check(f"node {row['id']!r} ({row.get('node_type')})", build)
+        check(f"node {brief(row['id'])} ({brief(row.get('node_type'))})", build)
+    for node_id, names in db.variables.items():
+        for name in names:
+            if not isinstance(name, str):
+                problems.append(f"assigned_variable_node of node {brief(node_id)}: the "
+                                f"variable name is {type(name).__name__} {brief(name)}, "
+                                "not text")
     for row in db.artifacts:
         def artifact(row=row):
+            check_keys("artifact", name=row["name"], node_id=row["node_id"],
+                       execution_id=row["execution_id"])
+            parse_artifact_version(row["version"])
             made = Artifact(node_id=row["node_id"], execution_id=row["execution_id"],
                             name=row["name"], version=row["version"],
                             date_created=_when(row["date_created"]))
             check_datetimes(made, "date_created")
-        check(f"artifact {row['name']!r} version {row['version']!r}", artifact)
+        check(f"artifact {brief(row['name'])} version {brief(row['version'])}", artifact)
     for row in db.values:
         check(f"node_value of node {row['node_id']!r}",
               lambda row=row: (_when(row["start_time"]), _when(row["end_time"])))

@@ -21,6 +21,7 @@ import logging
 import os
 import random
 import re
+import uuid
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -143,7 +144,8 @@ class _Unit:
     node_values: dict[tuple[str, str], tuple[NodeValue, BlobInfo]] = field(default_factory=dict)
     artifacts: dict[tuple[str, int], Artifact] = field(default_factory=dict)
     # save_artifact: versions chosen inside the commit's transaction
-    next_versions: list[Artifact] = field(default_factory=list)
+    # (artifact, save id): the id recognises the save if its commit is run again
+    next_versions: list[tuple[Artifact, str]] = field(default_factory=list)
     variables: dict[str, list[str]] = field(default_factory=dict)
 
     def empty(self) -> bool:
@@ -409,7 +411,7 @@ class GraphLineaDB:
         check_keys("artifact", name=name, node_id=node_id, execution_id=execution_id)
         check_datetimes(artifact, "date_created")
         check_text(f"artifact {name!r}", [artifact_to_props(artifact)])
-        self._unit.next_versions.append(artifact)
+        self._unit.next_versions.append((artifact, uuid.uuid4().hex))
         return self.commit().saved[-1]
 
     def save_value(self, value: Any) -> Optional[BlobInfo]:
@@ -427,22 +429,18 @@ class GraphLineaDB:
         started = time.perf_counter()
         stats = CommitStats()
 
-        calls = 0
-
-        # metadata shows in SHOW TRANSACTIONS: which process is committing what
-        @neo4j.unit_of_work(metadata={"app": "lineagraph", "op": "commit",
-                                      "pid": os.getpid(), "nodes": len(unit.nodes)})
-        def work(tx: neo4j.ManagedTransaction) -> CommitStats:
-            # the driver calls this again after a transient fault; only then can an
-            # earlier call have been committed without our hearing of it
-            nonlocal calls
-            calls += 1
-            run_stats = CommitStats()
-            _write_unit(tx, unit, self.batch_size, run_stats, retried=calls > 1)
-            return run_stats
+        def make_work(retried: bool):
+            # metadata shows in SHOW TRANSACTIONS: which process is committing what
+            @neo4j.unit_of_work(metadata={"app": "lineagraph", "op": "commit",
+                                          "pid": os.getpid(), "nodes": len(unit.nodes)})
+            def work(tx: neo4j.ManagedTransaction) -> CommitStats:
+                run_stats = CommitStats()
+                _write_unit(tx, unit, self.batch_size, run_stats, retried=retried)
+                return run_stats
+            return work
 
         try:
-            stats = self._commit_unit(unit, work)
+            stats = self._commit_unit(unit, make_work)
         except LineagraphError:
             raise
         except neo4j_errors.ConstraintError as err:
@@ -450,7 +448,7 @@ class GraphLineaDB:
                 f"commit refused, nothing of it was stored: {_first_line(err)}"
             ) from None
         except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
-                neo4j_errors.AuthError) as err:
+                neo4j_errors.AuthError, neo4j_errors.TransientError) as err:
             raise StoreUnavailableError(
                 f"commit failed, nothing of it was stored: {_unavailable(err)}"
             ) from None
@@ -474,11 +472,22 @@ class GraphLineaDB:
         self.last_commit = stats
         return stats
 
-    def _commit_unit(self, unit: _Unit, work) -> CommitStats:
-        """Run ``work`` in one managed transaction (which the driver retries on transient
-        faults), holding the blob store's shared lock when the unit records values, and
-        trying again when save_artifact lost a race for a version."""
+    def _commit_unit(self, unit: _Unit, make_work) -> CommitStats:
+        """Run the unit in one managed transaction, holding the blob store's shared lock
+        when it records values. The driver retries transient faults before the commit
+        (the attempt was rolled back). Here the unit is run again when
+
+        - the connection broke while Neo4j committed (``IncompleteCommit``, which the
+          driver does not retry): the unit may be stored, so the new run recognises its
+          own artifacts and saves instead of refusing them;
+        - another writer created one of its new nodes first (CREATE path): once, the
+          nodes are then found and merged;
+        - save_artifact lost a race for a version: with a fresh version.
+        """
         attempts = 0
+        retried = False  # True once an earlier run may have been committed unheard of
+        node_race = False
+        deadline = time.monotonic() + config.retry_seconds()
         while True:
             attempts += 1
             try:
@@ -487,13 +496,29 @@ class GraphLineaDB:
                         stack.enter_context(self.blobs.lock(shared=True))
                         _check_blobs_present(self.blobs, unit)
                     with self._session() as session:
-                        stats = session.execute_write(work)
+                        stats = session.execute_write(make_work(retried))
                 stats.attempts = attempts
                 return stats
+            except neo4j_errors.IncompleteCommit:
+                if time.monotonic() > deadline:
+                    raise StoreUnavailableError(
+                        "Neo4j stopped answering while it committed: the commit may or "
+                        "may not be stored; run the same work again (it is idempotent)"
+                    ) from None
+                logger.debug("commit: answer lost during COMMIT, running the unit again")
+                retried = True
+                time.sleep(1.0)
             except neo4j_errors.ConstraintError as err:
-                lost_race = unit.next_versions and "Artifact" in str(err.message)
-                if not lost_race or attempts >= SAVE_ATTEMPTS:
+                message = str(err.message)
+                if "label `Node`" in message and not node_race:
+                    node_race = True  # another writer created the node first: merge it
+                    continue
+                if not (unit.next_versions and "label `Artifact`" in message):
                     raise
+                if attempts >= SAVE_ATTEMPTS:
+                    raise DuplicateError(
+                        f"save_artifact gave up after {SAVE_ATTEMPTS} conflicts with other "
+                        "processes saving the same name; nothing was stored") from None
                 logger.debug("save_artifact: version taken by another writer, trying again")
                 time.sleep(random.uniform(0.0, 0.01 * min(attempts, 20)))
 
@@ -769,7 +794,7 @@ class GraphLineaDB:
 def _driver_error(err: Exception, doing: str) -> LineagraphError:
     """A driver error as one of ours, with a one-line, credential-free message."""
     if isinstance(err, (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
-                        neo4j_errors.AuthError)):
+                        neo4j_errors.AuthError, neo4j_errors.TransientError)):
         return StoreUnavailableError(f"{doing} failed: {_unavailable(err)}")
     code = getattr(err, "code", None)
     return LineagraphError(f"{doing} failed{f' ({code})' if code else ''}: {_first_line(err)}")
@@ -780,7 +805,9 @@ def _unavailable(err: Exception) -> str:
     text = re.sub(r" \(resolved to .*?\)", "", _first_line(err)).rstrip(":. ")
     if isinstance(err, neo4j_errors.AuthError):
         return text
-    return f"Neo4j did not answer ({text}), retried for {config.retry_seconds():g} s"
+    if isinstance(err, neo4j_errors.TransientError):
+        return f"Neo4j could not do it now ({text}), also when tried again"
+    return f"Neo4j did not answer ({text}), also when tried again"
 
 
 def _first_line(err: Exception) -> str:
@@ -822,7 +849,7 @@ def _check_references(tx, unit: _Unit, rows: list[dict], stats: CommitStats) -> 
     """Refuse the unit if anything it points at is neither in it nor in the store."""
     executions = {c.execution_id for c in unit.contexts.values()}
     executions |= {a.execution_id for a in unit.artifacts.values()}
-    executions |= {a.execution_id for a in unit.next_versions}
+    executions |= {a.execution_id for a, _ in unit.next_versions}
     executions |= {v.execution_id for v, _ in unit.node_values.values()}
     missing = _missing(tx, "store.missing_execution_ids", executions - set(unit.executions),
                        stats)
@@ -844,7 +871,7 @@ def _check_references(tx, unit: _Unit, rows: list[dict], stats: CommitStats) -> 
             wanted.setdefault(edge["dst"], row["id"])
     for node_id in unit.variables:
         wanted.setdefault(node_id, node_id)
-    for artifact in [*unit.artifacts.values(), *unit.next_versions]:
+    for artifact in [*unit.artifacts.values(), *(a for a, _ in unit.next_versions)]:
         wanted.setdefault(artifact.node_id, f"artifact {artifact.name!r}")
     for value, _ in unit.node_values.values():
         wanted.setdefault(value.node_id, "a node value")
@@ -881,9 +908,9 @@ def _new_artifacts(tx, unit: _Unit, stats: CommitStats, retried: bool) -> list[A
 
 def _save_next_versions(tx, unit: _Unit, stats: CommitStats, retried: bool) -> None:
     """save_artifact: each artifact becomes the next version of its name."""
-    for artifact in unit.next_versions:
+    for artifact, save_id in unit.next_versions:
         rows = retried and _run(tx, "store.same_artifact_saved", stats,
-                                props=artifact_to_props(artifact))
+                                name=artifact.name, save_id=save_id)
         if rows:  # a retry of a commit that reached Neo4j: keep the version it got
             stats.saved.append(artifact_from_props(rows[0]["artifact"]))
             continue
@@ -891,7 +918,8 @@ def _save_next_versions(tx, unit: _Unit, stats: CommitStats, retried: bool) -> N
         saved = artifact.model_copy(update={"version": version[0]["version"]})
         # CREATE: if another writer took this version meanwhile, the uniqueness
         # constraint refuses it and GraphLineaDB._commit_unit tries the commit again
-        _run(tx, "store.write_artifacts", stats, rows=[{"props": artifact_to_props(saved)}])
+        _run(tx, "store.write_artifacts", stats,
+             rows=[{"props": {**artifact_to_props(saved), "save_id": save_id}}])
         stats.saved.append(saved)
 
 

@@ -52,14 +52,19 @@ def running_commits(driver, database: str, pid: int) -> list[dict]:
     return [r.data() for r in records if r["pid"] == pid]
 
 
+# the statements that write lineage nodes and their dependencies (cypher/store/write.cypher)
+NODE_WRITES = ("CREATE (n:Node", "MERGE (n:Node", "CREATE (a)-[r:")
+
+
 def wait_until_writing(driver, database: str, pid: int, timeout: float = 300) -> str:
-    """Wait until process ``pid`` is inside its commit transaction running a write
-    statement (so rows are written but not committed); return that statement."""
+    """Wait until process ``pid`` is inside its commit transaction writing lineage nodes
+    or their dependencies (so such rows are written but not committed); return the
+    statement."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for tx in running_commits(driver, database, pid):
             query = tx["query"] or ""
-            if "MERGE" in query or "CREATE" in query:
+            if any(marker in query for marker in NODE_WRITES):
                 return query
         time.sleep(0.01)
     raise AssertionError(f"process {pid} was never seen writing inside a commit")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from lineagraph.importer import import_lineapy
 from lineagraph.mapping import CAPTION_LENGTH, node_caption, trim
 from lineagraph.schema import SCHEMA_VERSION, add_captions, read_schema_version

@@ -50,6 +50,11 @@ def test_no_log_record_or_error_message_carries_a_password(neo4j_settings, caplo
                                        password=SecretStr(WRONG))
     with pytest.raises(LineagraphError) as unreachable:
         check_connection(with_userinfo)
+    slashed = ConnectionSettings(uri=f"neo4j://neo4j:{WRONG}/x@127.0.0.1:1",
+                                 password=SecretStr("other"))
+    with pytest.raises(LineagraphError) as slashed_err:
+        check_connection(slashed)
+    assert WRONG not in chain(slashed_err.value) + repr(slashed) + str(slashed)
     logged = caplog.text
     assert "HELLO" in logged or "LOGON" in logged  # the driver did log its handshake
     for secret in (real, WRONG):

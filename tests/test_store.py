@@ -534,16 +534,18 @@ def test_save_artifact_refuses_a_missing_node_and_stores_nothing(store, driver,
 
 def test_a_commit_retried_after_it_reached_neo4j_keeps_its_artifacts_once(store, driver,
                                                                          neo4j_settings):
-    """The driver runs the transaction function again when the connection broke after
-    Neo4j committed: the second run must not refuse the unit's own artifacts, nor save
-    a second version; a first run that meets them is a real duplicate."""
+    """When the connection breaks while Neo4j commits (IncompleteCommit), the unit is run
+    again: that run must not refuse the unit's own artifacts, nor save a second version;
+    a first run that meets them is a real duplicate. (The broken COMMIT itself is not
+    reproduced here: the unit's transaction is run twice, as the store then does.)"""
     from lineagraph.store import CommitStats, _Unit, _write_unit
 
     write_session(store)
     store.commit()
     unit = _Unit()
     unit.artifacts[("model", 0)] = artifact("model", 0)
-    unit.next_versions.append(artifact("saved", 0, when=T0 + datetime.timedelta(days=1)))
+    unit.next_versions.append((artifact("saved", 0, when=T0 + datetime.timedelta(days=1)),
+                               "save-id-1"))
     for retried in (False, True):
         with driver.session(database=neo4j_settings.database) as session:
             stats = CommitStats()

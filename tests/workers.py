@@ -140,8 +140,8 @@ def run_import(path: str, blobs: str) -> None:
 
 
 def save_many(names: str, saves: str, node_id: str, execution_id: str, blobs: str) -> None:
-    """Save ``saves`` artifacts, each under one of ``names`` (comma-separated) at random,
-    each with a value of its own; report every (name, version) it got."""
+    """Save ``saves`` artifacts, each under one of ``names`` (comma-separated) at random;
+    report every (name, version, date_created) it got."""
     db = open_store(blobs)
     names_list = names.split(",")
     got = []

@@ -31,11 +31,10 @@ MATCH (a:Artifact {name: row.name, version: row.version})
 RETURN a {.*} AS artifact;
 
 // name: same_artifact_saved
-// save_artifact, retried after Neo4j committed it: the artifact stored with the same
-// name, node, execution and creation time. Parameters: $props. Returns: artifact.
-MATCH (a:Artifact {name: $props.name})
-WHERE a.node_id = $props.node_id AND a.execution_id = $props.execution_id
-  AND a.date_created = $props.date_created
+// save_artifact run again after Neo4j may have committed it: the artifact that save
+// stored, found by its save id. Parameters: $name, $save_id. Returns: artifact.
+MATCH (a:Artifact {name: $name})
+WHERE a.save_id = $save_id
 RETURN a {.*} AS artifact
 LIMIT 1;
 
