@@ -56,6 +56,13 @@ def resolve_settings(
 
 def open_driver(settings: ConnectionSettings) -> neo4j.Driver:
     """A driver for ``settings``; raises ConfigurationError for a malformed URI."""
+    if config.redact_uri(settings.uri) != settings.uri:
+        # the driver takes no user:password@ in a URI and quotes the URI in its errors
+        # and warnings, password included: refuse it before the driver sees it
+        raise ConfigurationError(
+            f"NEO4J_URI {settings.safe_uri!r} carries a user name or password: give them "
+            "in NEO4J_USERNAME and NEO4J_PASSWORD (or --password-file) instead"
+        )
     try:
         return neo4j.GraphDatabase.driver(
             settings.uri,

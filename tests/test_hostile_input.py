@@ -282,9 +282,7 @@ def test_pickle_names_that_leave_the_pickle_folder_are_not_followed(store, tmp_p
     ("UPDATE artifact SET version = -1 WHERE rowid = 1", "must be >=0"),
     ("UPDATE artifact SET name = printf('%.5000c', 'x') WHERE rowid = 1",
      "limited to 4,096 bytes"),
-    ("UPDATE node SET id = printf('%.5000c', 'n') WHERE rowid = (SELECT max(rowid) FROM node "
-     "WHERE id NOT IN (SELECT node_id FROM artifact) AND id NOT IN (SELECT arg_node_id FROM "
-     "positional_arg) AND id NOT IN (SELECT function_id FROM call_node))",
+    ("UPDATE import_node SET name = printf('%.5000c', 'm') WHERE rowid = 1",
      "limited to 4,096 bytes"),
     ("UPDATE execution SET timestamp = 'yesterday'", "execution"),
     ("UPDATE artifact SET version = 'v1' WHERE rowid = 1", "artifact"),

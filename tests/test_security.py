@@ -54,6 +54,8 @@ def test_no_log_record_or_error_message_carries_a_password(neo4j_settings, caplo
                                  password=SecretStr("other"))
     with pytest.raises(LineagraphError) as slashed_err:
         check_connection(slashed)
+    for refused_uri in (unreachable.value, slashed_err.value):
+        assert "carries a user name or password" in str(refused_uri)
     assert WRONG not in chain(slashed_err.value) + repr(slashed) + str(slashed)
     logged = caplog.text
     assert "HELLO" in logged or "LOGON" in logged  # the driver did log its handshake
