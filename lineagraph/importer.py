@@ -98,6 +98,9 @@ class _Db:
     variables: dict[str, list] = field(default_factory=lambda: defaultdict(list))
     artifacts: list[dict] = field(default_factory=list)
     values: list[dict] = field(default_factory=list)
+    # the models _check_rows built from the rows, which the import then writes
+    codes: dict[str, SourceCode] = field(default_factory=dict)
+    models: dict[str, Any] = field(default_factory=dict)
     skipped_tables: dict[str, int] = field(default_factory=dict)
 
 
@@ -264,7 +267,8 @@ def _check_rows(db: _Db, path: Path) -> None:
             problems.append(f"{where}: {_why(err)}")
             return None
 
-    codes = {}
+    codes = db.codes
+
     def source_code(row):
         check_keys("source_code", id=row["id"])
         return _source_code(row)
@@ -287,6 +291,7 @@ def _check_rows(db: _Db, path: Path) -> None:
             check_keys("node", id=node.id, session_id=node.session_id,
                        **({"name": node.name} if isinstance(node, ImportNode) else {}))
             check_text(f"node {row['id']!r}", [node_to_row(node)])
+            db.models[node.id] = node
         check(f"node {brief(row['id'])} ({brief(row.get('node_type'))})", build)
     for node_id, names in db.variables.items():
         for name in names:
@@ -462,7 +467,7 @@ def _import_session(db: GraphLineaDB, source: _Db, session: dict, nodes: list[di
                     report: ImportReport) -> None:
     """One commit: the session, its code, nodes, edges and variables, or nothing."""
     used = {n.get("source_code_id") for n in nodes}
-    codes = {cid: _source_code(row) for cid, row in source.source_codes.items()
+    codes = {cid: source.codes[cid] for cid, row in source.source_codes.items()
              if row["jupyter_session_id"] == session["id"] or cid in used}
     execution = source.executions[session["execution_id"]]
     db.write_execution(Execution(id=execution["id"], timestamp=_when(execution["timestamp"])))
@@ -471,7 +476,7 @@ def _import_session(db: GraphLineaDB, source: _Db, session: dict, nodes: list[di
         db.write_source_code(code)
     edges = 0
     for row in nodes:
-        node = _node(row, source, codes)
+        node = source.models[row["id"]]  # built and checked by read_lineapy_db
         db.write_node(node)
         edges += len(list(node.parents()))
     variables = 0

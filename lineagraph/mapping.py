@@ -315,11 +315,12 @@ MAX_KEY_BYTES = 4096
 
 
 def brief(value: Any, size: int = 60) -> str:
-    """``repr`` of a value for a message, cut to about ``size`` characters."""
+    """``repr`` of a value for a message: one line, at most ``size`` characters, and the
+    length of a long string."""
+    text = trim(repr(value), size)
     if isinstance(value, str) and len(value) > size:
-        return f"{value[:size]!r}… ({len(value):,} characters)"
-    text = repr(value)
-    return text if len(text) <= size + 2 else text[:size] + "…"
+        text += f" ({len(value):,} characters)"
+    return text
 
 
 def check_keys(what: str, **keys: Any) -> None:

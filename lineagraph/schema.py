@@ -91,13 +91,17 @@ def add_captions(driver: neo4j.Driver, database: str | None = None) -> int:
     done = 0
     codes: dict[str, str] = {}
 
-    def code_of(record) -> str | None:
-        code_id = record["code_id"]
-        if code_id is not None and code_id not in codes:
+    def fetch_codes(records) -> None:
+        """The source code a batch needs and has not fetched yet, in one query."""
+        missing = sorted({r["code_id"] for r in records
+                          if r["code_id"] is not None and r["code_id"] not in codes})
+        if missing:
             found, _, _ = driver.execute_query(queries()["store.source_codes_by_ids"].text,
-                                               ids=[code_id], database_=database)
+                                               ids=missing, database_=database)
             codes.update({r["code"]["id"]: r["code"]["code"] for r in found})
-        return codes.get(code_id)
+
+    def code_of(record) -> str | None:
+        return codes.get(record["code_id"])
 
     for read, write, caption, key in (
         ("schema.nodes_without_caption", "schema.set_node_captions",
@@ -110,6 +114,8 @@ def add_captions(driver: neo4j.Driver, database: str | None = None) -> int:
                                                  database_=database)
             if not records:
                 break
+            if key == "id":
+                fetch_codes(records)
             rows = [{key: r[key], "caption": caption(r)} for r in records]
             driver.execute_query(queries()[write].text, rows=rows, database_=database)
             done += len(rows)

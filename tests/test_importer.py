@@ -67,6 +67,17 @@ def snapshot(store) -> tuple:
             sorted((r["a"], r["t"], freeze(r["p"]), r["b"]) for r in rels))
 
 
+def clean_import_snapshot(store, path) -> tuple:
+    """The snapshot of a clean import of ``path``; the store is left empty again (schema
+    applied), for the test to import it its own way and compare."""
+    import_lineapy(store, path)
+    clean = snapshot(store)
+    wipe(store.driver, store.database)
+    store.clear_cache()
+    store.ensure_schema()
+    return clean
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_every_fixture_imports_with_counts_equal_to_lineapys_tables(store, case):
     db_path = FIXTURES / case / "db.sqlite"
@@ -185,11 +196,7 @@ KILLER = textwrap.dedent("""
 def test_an_import_killed_midway_and_rerun_equals_a_clean_import(store, tmp_path,
                                                                   neo4j_settings):
     path = FIXTURES / "multi_get_across_sessions" / "db.sqlite"
-    import_lineapy(store, path)
-    clean = snapshot(store)
-    wipe(store.driver, store.database)
-    store.clear_cache()
-    store.ensure_schema()
+    clean = clean_import_snapshot(store, path)
     settings_json = neo4j_settings.model_dump_json().replace(
         '"**********"', json.dumps(neo4j_settings.password.get_secret_value()))
     done = subprocess.run([sys.executable, "-c", KILLER, str(path), str(store.blobs.root)],

@@ -18,10 +18,8 @@ from reliability import (
     wait_until_no_commit,
     wait_until_writing,
 )
-from test_importer import snapshot
+from test_importer import clean_import_snapshot, snapshot
 
-from conftest import wipe
-from lineagraph.importer import import_lineapy
 
 pytestmark = pytest.mark.slow
 
@@ -58,11 +56,7 @@ def test_a_writer_killed_mid_commit_leaves_nothing_and_the_rerun_stores_it_all(
 def test_an_import_killed_inside_a_session_commit_then_rerun_equals_a_clean_import(
         store, neo4j_settings):
     path = FIXTURES / "synthetic_long_600" / "db.sqlite"
-    import_lineapy(store, path)
-    clean = snapshot(store)
-    wipe(store.driver, store.database)
-    store.clear_cache()
-    store.ensure_schema()
+    clean = clean_import_snapshot(store, path)
 
     proc = start_worker(neo4j_settings, "import", str(path), str(store.blobs.root))
     try:

@@ -21,12 +21,11 @@ from reliability import (
     wait_for_event,
     wait_until_writing,
 )
-from test_importer import snapshot
+from test_importer import clean_import_snapshot, snapshot
 
 from conftest import REQUIRE, wipe
 from lineagraph import GraphLineaDB
 from lineagraph.connection import open_driver
-from lineagraph.importer import import_lineapy
 from lineagraph.server import ManagedServer
 from lineagraph.server.ports import free_port
 
@@ -109,11 +108,7 @@ def test_neo4j_killed_mid_commit_and_restarted_the_commit_is_retried_and_lands_w
 
 def test_neo4j_stopped_during_an_import_and_started_again_the_import_completes(
         server, store, tmp_path):
-    import_lineapy(store, FIXTURE)
-    clean = snapshot(store)
-    wipe(store.driver, store.database)
-    store.clear_cache()
-    store.ensure_schema()
+    clean = clean_import_snapshot(store, FIXTURE)
 
     home = tmp_path / "home"
     proc = cli_import(server, home, retry_seconds=300)
