@@ -124,7 +124,8 @@ def neo4j_group():
 def _backend_option(f):
     return click.option(
         "--backend", type=click.Choice(["auto", "java", "docker"]), default=None,
-        help="auto (Docker where an engine answers, else Java), java or docker. "
+        help="auto (Docker where the engine, compose and the Neo4j image are all "
+             "there, else Java), java or docker. "
              "[env: LINEAGRAPH_NEO4J_BACKEND]")(f)
 
 

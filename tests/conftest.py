@@ -1,34 +1,41 @@
-"""A real Neo4j for the whole test session, and an empty graph for every test.
+"""A real Neo4j for the whole test run, and an empty graph for every test.
 
-Which server: ``LINEAGRAPH_TEST_NEO4J_URI`` (with ``LINEAGRAPH_TEST_NEO4J_USERNAME`` /
-``_PASSWORD`` / ``_DATABASE``) if set; else testcontainers' Neo4j container pinned to
-``neo4j:5.26-community`` if a Docker engine answers; else lineagraph's managed local
-server, in a private directory of this run on free ports (the downloaded Neo4j is
-cached between runs). The run prints which one it used.
+Which server is chosen once, when the run starts, and named in the pytest header and
+again in the summary (tests/servers.py has the rules): ``LINEAGRAPH_TEST_NEO4J_URI`` if
+set; else, by ``LINEAGRAPH_TEST_BACKEND`` (auto, testcontainers or java),
+testcontainers' Neo4j container on a locally present image, else lineagraph's managed
+local server (Java backend) in a private directory of this run on free ports.
 
 The tests wipe the database they use before every test, so they deliberately do not
 read ``NEO4J_URI``: the store you point lineagraph at is never touched by ``make test``.
 
-With ``LINEAGRAPH_REQUIRE_NEO4J=1`` (set by ``.ci/run``) a server that cannot be had
-fails the run; without it, the tests that need Neo4j are skipped.
+Without a server the run FAILS, at its start, saying why: integration tests are never
+turned green by skipping them. ``LINEAGRAPH_TESTS_ALLOW_SKIP=1`` is the explicit
+opt-out: then tests that need what is missing (a server, Chromium, Docker) are skipped.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-import string
 
 import neo4j
 import pytest
-from pydantic import SecretStr
 
-from lineagraph.config import ConnectionSettings
-from lineagraph.connection import check_connection, open_driver
+from lineagraph.connection import open_driver
 from lineagraph.queries import queries
 
-REQUIRE = os.environ.get("LINEAGRAPH_REQUIRE_NEO4J") == "1"
-IMAGE = "neo4j:5.26-community"
+import servers
+
+ALLOW_SKIP = os.environ.get("LINEAGRAPH_TESTS_ALLOW_SKIP") == "1"
+REQUIRE = not ALLOW_SKIP  # for the tests that need more than the session's server
+HOW_TO_OPT_OUT = "LINEAGRAPH_TESTS_ALLOW_SKIP=1 skips such tests instead"
+
+
+def unavailable(message: str) -> None:
+    """Fail the test (the default) or skip it (LINEAGRAPH_TESTS_ALLOW_SKIP=1)."""
+    if REQUIRE:
+        pytest.fail(f"{message} ({HOW_TO_OPT_OUT})", pytrace=False)
+    pytest.skip(message)
 
 
 def _announce(config, message: str) -> None:
@@ -43,83 +50,83 @@ def _announce(config, message: str) -> None:
         reporter.write_line(f"[lineagraph tests] {message}")
 
 
-TEST_PREFIX = "LINEAGRAPH_TEST_NEO4J_"
-
-
-def _from_env() -> ConnectionSettings:
-    return ConnectionSettings(
-        uri=os.environ[TEST_PREFIX + "URI"],
-        username=os.environ.get(TEST_PREFIX + "USERNAME", "neo4j"),
-        password=SecretStr(os.environ.get(TEST_PREFIX + "PASSWORD", "")),
-        database=os.environ.get(TEST_PREFIX + "DATABASE", "neo4j"),
-    )
-
-
-@pytest.fixture(scope="session")
-def neo4j_server(request, tmp_path_factory):
-    """(settings, description) of the session's real Neo4j server."""
-    from lineagraph.server import ManagedServer
-    from lineagraph.server.docker import docker_answers
-    from lineagraph.server.ports import free_port
-
-    cleanup = managed = None
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    """Start (or find) the run's server before the header is printed, so it names it."""
+    config = session.config
+    config.lineagraph_server = None
+    config.lineagraph_server_error = None
+    config.lineagraph_notes = []
+    if config.option.collectonly or getattr(config, "workerinput", None) is not None:
+        return
+    if os.environ.get("NEO4J_URI"):
+        config.lineagraph_notes.append(
+            f"NEO4J_URI is ignored: the tests wipe their database (use {servers.PREFIX}URI "
+            "for a server of yours)")
+    home = config._tmp_path_factory.mktemp("managed-neo4j")
     try:
-        if os.environ.get("NEO4J_URI"):
-            _announce(request.config, "NEO4J_URI is ignored: the tests wipe their database "
-                      f"(use {TEST_PREFIX}URI for a server of yours)")
-        if os.environ.get(TEST_PREFIX + "URI"):
-            settings = _from_env()
-            what = f"{TEST_PREFIX}URI={settings.uri}"
-            check_connection(settings)
-        elif docker_answers():
-            from testcontainers.neo4j import Neo4jContainer
-
-            password = "".join(secrets.choice(string.ascii_letters) for _ in range(20))
-            container = Neo4jContainer(image=IMAGE, password=password).start()
-            cleanup = container.stop
-            settings = ConnectionSettings(
-                uri=container.get_connection_url(), password=SecretStr(password)
-            )
-            what = f"testcontainers {IMAGE} at {settings.uri}"
-        else:
-            home = tmp_path_factory.mktemp("managed-neo4j")
-            # free ports, not 7687/7474: a developer's own server may be using those
-            server = ManagedServer(home=home, bolt_port=free_port(), http_port=free_port(),
-                                   notify=lambda m: _announce(request.config, m))
-            server.start()
-            cleanup = server.stop
-            settings = server.connection_settings()
-            managed = server
-            what = f"managed local server (java backend) at {settings.uri}, home {home}"
+        server = servers.start_server(home, notify=config.lineagraph_notes.append)
     except Exception as err:  # any failure to get a server is reported the same way
         message = f"no Neo4j server for the tests: {type(err).__name__}: {err}"
         if REQUIRE:
-            pytest.fail(message + " (LINEAGRAPH_REQUIRE_NEO4J=1: failing, not skipping)",
-                        pytrace=False)
-        pytest.skip(message)
-    _announce(request.config, f"using {what}")
-    yield settings, what, managed
-    if cleanup is not None:
-        cleanup()
+            pytest.exit(f"{message}. The run fails rather than skip the integration tests "
+                        f"({HOW_TO_OPT_OUT}).", returncode=3)
+        config.lineagraph_server_error = message
+        return
+    config.lineagraph_server = server
+
+
+def pytest_report_header(config):
+    lines = []
+    server = getattr(config, "lineagraph_server", None)
+    if server is not None:
+        lines.append(f"lineagraph tests: Neo4j from {server.description}")
+    elif getattr(config, "lineagraph_server_error", None):
+        lines.append(f"lineagraph tests: {config.lineagraph_server_error} (skipping, "
+                     "LINEAGRAPH_TESTS_ALLOW_SKIP=1)")
+    lines += [f"lineagraph tests: {note}" for note in getattr(config, "lineagraph_notes", [])]
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    server = getattr(config, "lineagraph_server", None)
+    if server is not None:
+        terminalreporter.write_line(f"lineagraph tests used Neo4j from {server.description}")
+
+
+def pytest_sessionfinish(session):
+    server = getattr(session.config, "lineagraph_server", None)
+    if server is not None:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
-def neo4j_settings(neo4j_server) -> ConnectionSettings:
-    return neo4j_server[0]
+def neo4j_server(request):
+    """The run's server (tests/servers.py RunServer)."""
+    server = request.config.lineagraph_server
+    if server is None:
+        unavailable(request.config.lineagraph_server_error or "no Neo4j server was started")
+    return server
+
+
+@pytest.fixture(scope="session")
+def neo4j_settings(neo4j_server):
+    return neo4j_server.settings
 
 
 @pytest.fixture(scope="session")
 def managed_server(neo4j_server, tmp_path_factory):
     """A running lineagraph-managed server (for `lineagraph browser` and Neo4j Browser):
-    the session's server when it is one, else one started for these tests."""
-    if neo4j_server[2] is not None:
-        yield neo4j_server[2]
+    the run's server when it is one, else a Java-backend one started for these tests."""
+    if neo4j_server.managed is not None:
+        yield neo4j_server.managed
         return
     from lineagraph.server import ManagedServer
     from lineagraph.server.ports import free_port
 
     server = ManagedServer(home=tmp_path_factory.mktemp("managed-neo4j-browser"),
-                           bolt_port=free_port(), http_port=free_port())
+                           backend="java", bolt_port=free_port(), http_port=free_port(),
+                           notify=lambda message: None)
     server.start()
     yield server
     server.stop()

@@ -3,8 +3,8 @@ Playwright; no browser download): open the URL `lineagraph browser` gives, log i
 the connect form, load our style sheet, run a saved query with its `:param`, and see the
 result the Python API gives for the same data. Saves a screenshot.
 
-Without Chromium (or Playwright) the test is skipped, except under
-LINEAGRAPH_REQUIRE_NEO4J=1 (CI), where it fails saying how to install it.
+Without Chromium (or Playwright) the test fails saying how to install it; with
+LINEAGRAPH_TESTS_ALLOW_SKIP=1 (the explicit opt-out) it is skipped instead.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import REQUIRE, wipe
+from conftest import unavailable, wipe
 from lineagraph import GraphLineaDB, lineage
 from lineagraph.browser import style_command
 from lineagraph.connection import open_driver
@@ -40,10 +40,7 @@ UI_TIMEOUT = 180_000  # ms: Browser's bundle is large and this machine may be bu
 def _unavailable(reason: str) -> None:
     message = (f"{reason}: the real-browser test needs Debian's Chromium "
                "(`apt-get install -y chromium`) and the test extra (`pip install '.[test]'`)")
-    if REQUIRE:
-        pytest.fail(message + " (LINEAGRAPH_REQUIRE_NEO4J=1: failing, not skipping)",
-                    pytrace=False)
-    pytest.skip(message)
+    unavailable(message)
 
 
 @pytest.fixture(scope="session")
@@ -155,10 +152,17 @@ def _expected(db):
     return len(node_ids) + 1, dependencies + 1, short  # + the artifact, + its OF_NODE
 
 
-@pytest.mark.parametrize("require, code, outcome", [("1", 1, "1 error"), ("", 0, "1 skipped")])
-def test_without_chromium_it_skips_locally_and_fails_in_ci(tmp_path, require, code, outcome):
+@pytest.mark.parametrize("allow_skip, code, outcome",
+                         [("", 1, "1 error"), ("1", 0, "1 skipped")])
+def test_without_chromium_it_fails_unless_skips_are_allowed(tmp_path, allow_skip, code,
+                                                           outcome, neo4j_settings):
     env = dict(os.environ, LINEAGRAPH_CHROMIUM=str(tmp_path / "no-chromium"),
-               LINEAGRAPH_REQUIRE_NEO4J=require)
+               LINEAGRAPH_TESTS_ALLOW_SKIP=allow_skip,
+               # the inner run reuses this run's server rather than starting one
+               LINEAGRAPH_TEST_NEO4J_URI=neo4j_settings.uri,
+               LINEAGRAPH_TEST_NEO4J_USERNAME=neo4j_settings.username,
+               LINEAGRAPH_TEST_NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+               LINEAGRAPH_TEST_NEO4J_DATABASE=neo4j_settings.database)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rEfs",
          f"{__file__}::test_a_saved_query_in_neo4j_browser_draws_the_artifacts_upstream_graph"],

@@ -23,7 +23,7 @@ from reliability import (
 )
 from test_importer import clean_import_snapshot, snapshot
 
-from conftest import REQUIRE, wipe
+from conftest import unavailable, wipe
 from lineagraph import GraphLineaDB
 from lineagraph.connection import open_driver
 from lineagraph.server import ManagedServer
@@ -44,10 +44,7 @@ def server(tmp_path_factory):
     try:
         srv.start()
     except Exception as err:  # same rule as the session server: fail in CI, never skip
-        message = f"no managed Neo4j for the fault tests: {type(err).__name__}: {err}"
-        if REQUIRE:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        unavailable(f"no managed Neo4j for the fault tests: {type(err).__name__}: {err}")
     yield srv
     srv.stop()
 

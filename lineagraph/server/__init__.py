@@ -1,12 +1,16 @@
 """The managed local Neo4j: lineagraph's embedded default when ``NEO4J_URI`` is unset.
 
 ``ManagedServer(home).start()`` brings up Neo4j 5.26 Community on 127.0.0.1 with auth
-on, using Docker where an engine answers and Java elsewhere; ``status()`` and ``stop()``
-do what they say. State (data, logs, config, password) lives in ``<home>/neo4j``.
+on: with Docker where it can work (the engine answers, a compose tool is installed and
+the image is present or can be pulled), else with Java, saying in one line why Docker
+was not used. A backend that fails to start is never remembered for the next start;
+an automatic choice of Docker that fails at start-up falls back to Java. ``status()``
+and ``stop()`` do what they say. State (data, logs, config, password) lives in ``<home>/neo4j``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -20,6 +24,7 @@ from pydantic import BaseModel, SecretStr
 from .. import config
 from ..config import ConnectionSettings
 from ..errors import ServerError, ServerPrerequisiteError
+from . import docker
 from .docker import DockerBackend, docker_answers
 from .java import JavaBackend, find_java
 from .ports import choose_ports, port_answers
@@ -102,24 +107,28 @@ class ManagedServer:
         return DockerBackend(self.state, self.heap, self.pagecache, self.notify)
 
     def _pick_backend(self):
-        previous = self.state.read_state()
+        """The backend to start: the explicit choice, else the previous start's, else
+        Docker when it can work here, else Java (with a one-line note of why)."""
         if self.backend_choice == "java":
             return self._java()
         if self.backend_choice == "docker":
+            reason = docker.unavailable_reason(docker.chosen_image(), self.notify)
+            if reason is not None:
+                raise ServerPrerequisiteError(f"--backend docker cannot work here: {reason}")
             return self._docker()
-        if previous and previous.backend == "docker" and docker_answers():
-            return self._docker()
+        previous = self.state.read_state()
         if previous and previous.backend == "java":
             return self._java()
-        if docker_answers():
+        reason = docker.unavailable_reason(docker.chosen_image(), self.notify)
+        if reason is None:
             return self._docker()
         try:
             find_java()
         except ServerPrerequisiteError as err:
             raise ServerPrerequisiteError(
-                "cannot start a local Neo4j: no Docker engine answers and "
-                f"{err}"
+                f"cannot start a local Neo4j: Docker cannot ({reason}) and {err}"
             ) from None
+        self.notify(f"Not using Docker: {reason}. Using the Java backend.")
         return self._java()
 
     # -- status -----------------------------------------------------------------------
@@ -146,9 +155,9 @@ class ManagedServer:
             pid = self._live_pid()
             running = pid is not None
         else:
-            docker = self._docker()
-            running = docker_answers() and docker.running()
-            container = docker.container_id() if running else None
+            container_backend = self._docker()
+            running = docker_answers() and container_backend.running()
+            container = container_backend.container_id() if running else None
         version = saved.version
         if running:
             version = self._http_version(saved.http_port) or version
@@ -203,6 +212,19 @@ class ManagedServer:
         backend = self._pick_backend()
         self.state.create()
         self.state.password(create=True)
+        try:
+            return self._start_with(backend, timeout)
+        except ServerPrerequisiteError:
+            raise
+        except ServerError as err:
+            if self.backend_choice != "auto" or backend.name != "docker":
+                raise
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            self.notify(f"The Docker backend did not start Neo4j ({first[:300]}). "
+                        "Using the Java backend.")
+            return self._start_with(self._java(), timeout)
+
+    def _start_with(self, backend, timeout: float) -> ServerStatus:
         backend.install()
         previous = self.state.read_state()
         preferred = [
@@ -233,6 +255,8 @@ class ManagedServer:
         return status
 
     def _launch(self, backend, bolt_port: int, http_port: int, timeout: float) -> None:
+        """Launch and wait; on any failure state.json goes back to what it was, so a
+        backend that failed to start is never remembered."""
         previous = self.state.read_state()
         self.state.write_state(
             ServerState(backend=backend.name, version=backend.version,
@@ -242,21 +266,27 @@ class ManagedServer:
             f"Starting the local Neo4j {backend.version} ({backend.name} backend) "
             f"in {self.state.root} ..."
         )
-        if isinstance(backend, JavaBackend):
-            backend.write_config(bolt_port, http_port)
-            pid = backend.launch()
-            self.state.write_pid(pid)
-        else:
-            backend.launch_container(bolt_port, http_port)
-            pid = None
+        pid = None
         try:
+            if isinstance(backend, JavaBackend):
+                backend.write_config(bolt_port, http_port)
+                pid = backend.launch()
+                self.state.write_pid(pid)
+            else:
+                backend.launch_container(bolt_port, http_port)
             self._wait_ready(timeout, backend=backend, pid=pid)
-        except ServerError:
+        except BaseException:
             if pid is not None and not backend.exited(pid):
                 backend.terminate(pid, timeout=30)
+            elif pid is None and isinstance(backend, DockerBackend):
+                with contextlib.suppress(ServerError):
+                    if backend.container_id() is not None:
+                        backend.stop_container()
             self.state.clear_pid()
             if previous is not None:  # keep describing the server that did work before
                 self.state.write_state(previous)
+            else:
+                self.state.clear_state()
             raise
 
     def _wait_ready(self, timeout: float, backend=None, pid: int | None = None) -> None:
@@ -269,6 +299,9 @@ class ManagedServer:
         while time.monotonic() < deadline:
             if pid is not None and backend is not None and backend.exited(pid):
                 raise ServerError(f"Neo4j exited during start-up: {backend.log_tail()}")
+            if isinstance(backend, DockerBackend) and backend.exited():
+                raise ServerError(f"the Neo4j container stopped during start-up: "
+                                  f"{backend.log_tail()}")
             if port_answers(port):
                 try:
                     check_connection(settings)
@@ -307,10 +340,10 @@ class ManagedServer:
             self._java().terminate(pid, timeout)
             self.state.clear_pid()
             return True
-        docker = self._docker()
-        if not (docker_answers() and docker.running()):
+        container_backend = self._docker()
+        if not (docker_answers() and container_backend.running()):
             return False
-        docker.stop_container()
+        container_backend.stop_container()
         return True
 
 

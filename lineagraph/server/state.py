@@ -100,6 +100,9 @@ class StateDir:
         except (FileNotFoundError, ValueError):
             return None
 
+    def clear_state(self) -> None:
+        self.state_file.unlink(missing_ok=True)
+
     def write_state(self, state: ServerState) -> None:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(state.model_dump_json(indent=2))
