@@ -27,6 +27,7 @@ from lineagraph.queries import queries
 import servers
 
 ALLOW_SKIP = os.environ.get("LINEAGRAPH_TESTS_ALLOW_SKIP") == "1"
+REQUIRE_DOCKER = os.environ.get("LINEAGRAPH_REQUIRE_DOCKER") == "1"
 REQUIRE = not ALLOW_SKIP  # for the tests that need more than the session's server
 HOW_TO_OPT_OUT = "LINEAGRAPH_TESTS_ALLOW_SKIP=1 skips such tests instead"
 
@@ -88,10 +89,37 @@ def pytest_report_header(config):
     return lines
 
 
+def pytest_collection_modifyitems(config, items):
+    """The container tests (marker ``containers``) need Docker, compose and the image.
+    Where they are missing the tests are deselected, and the summary says why; under
+    LINEAGRAPH_REQUIRE_DOCKER=1 (CI) they stay and fail naming what is missing."""
+    marked = [item for item in items if item.get_closest_marker("containers")]
+    config.lineagraph_docker_missing = None
+    config.lineagraph_docker_deselected = None
+    if not marked:
+        return
+    from lineagraph.server import docker
+
+    reason = docker.unavailable_reason(docker.chosen_image(), notify=lambda message: None)
+    if reason is None:
+        return
+    if REQUIRE_DOCKER:
+        config.lineagraph_docker_missing = reason
+        return
+    config.hook.pytest_deselected(items=marked)
+    items[:] = [item for item in items if item not in marked]
+    config.lineagraph_docker_deselected = (len(marked), reason)
+
+
 def pytest_terminal_summary(terminalreporter, config):
     server = getattr(config, "lineagraph_server", None)
     if server is not None:
         terminalreporter.write_line(f"lineagraph tests used Neo4j from {server.description}")
+    deselected = getattr(config, "lineagraph_docker_deselected", None)
+    if deselected:
+        terminalreporter.write_line(
+            f"lineagraph tests: {deselected[0]} container test(s) deselected: {deselected[1]} "
+            "(LINEAGRAPH_REQUIRE_DOCKER=1 runs them and fails)")
 
 
 def pytest_sessionfinish(session):

@@ -17,6 +17,7 @@ import pytest
 from lineagraph.connection import check_connection, open_driver, server_info
 from lineagraph.errors import ServerPrerequisiteError
 from lineagraph.server import ManagedServer
+from lineagraph.server.ports import free_port
 from lineagraph.server import java as java_backend
 
 # These tests start the Java backend explicitly, so they run (not skip) where Docker runs.
@@ -134,7 +135,7 @@ def test_without_docker_or_java_the_error_says_what_to_install(tmp_path, monkeyp
     with pytest.raises(ServerPrerequisiteError) as caught:
         server.start()
     message = str(caught.value)
-    assert "no Docker engine answers" in message
+    assert "Docker cannot (there is no `docker` command)" in message
     assert "Java 17" in message and "NEO4J_URI" in message
 
 
@@ -198,3 +199,44 @@ def _is_server_of(pid: str, home) -> bool:
     except OSError:
         return False
     return f"-Dlineagraph.home={home}/neo4j".encode() in cmdline
+
+
+def _without_docker_env(tmp_path) -> dict:
+    """`lineagraph` run where no `docker` command exists (PATH without it)."""
+    from lineagraph.server.java import find_java
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
+    empty = tmp_path / "empty-bin"
+    empty.mkdir(exist_ok=True)
+    env.update(PATH=str(empty), LINEAGRAPH_HOME=str(tmp_path / "home"),
+               LINEAGRAPH_JAVA=find_java())
+    env.pop("LINEAGRAPH_NEO4J_BACKEND", None)
+    return env
+
+
+def test_auto_without_docker_uses_java_saying_why_in_one_line(tmp_path):
+    env = _without_docker_env(tmp_path)
+    cmd = [sys.executable, "-m", "lineagraph.cli", "neo4j"]
+    try:
+        done = subprocess.run([*cmd, "start", "--bolt-port", str(free_port()),
+                               "--http-port", str(free_port())],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        notes = [line for line in done.stderr.splitlines() if "Not using Docker" in line]
+        assert notes == ["Not using Docker: there is no `docker` command. Using the Java "
+                         "backend."]
+        state = (tmp_path / "home" / "neo4j" / "state.json").read_text()
+        assert '"backend": "java"' in state
+    finally:
+        subprocess.run([*cmd, "stop"], capture_output=True, env=env, timeout=120)
+
+
+def test_explicit_docker_without_docker_says_what_is_missing_and_remembers_nothing(tmp_path):
+    env = _without_docker_env(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "lineagraph.cli", "neo4j", "start",
+                           "--backend", "docker"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: --backend docker cannot work here: there is no `docker` command")
+    assert not (tmp_path / "home" / "neo4j" / "state.json").exists()
