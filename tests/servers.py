@@ -77,6 +77,15 @@ def containers_unavailable(image: str, notify: Callable[[str], None]) -> str | N
             "`make neo4j-image` builds one here")
 
 
+def prepare_testcontainers() -> None:
+    """Settings testcontainers reads when it is first imported: no Ryuk (its image cannot
+    be pulled here), and the mapped ports reached on 127.0.0.1 (this machine may itself be
+    a container, where testcontainers would otherwise pick the bridge gateway)."""
+    os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"
+    os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+    os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
+
+
 def remove_orphans() -> None:
     """Remove test containers left by runs that were killed (their pid is gone)."""
     done = subprocess.run(
@@ -91,14 +100,14 @@ def remove_orphans() -> None:
 
 
 def start_container(image: str) -> RunServer:
-    os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"  # read when testcontainers loads
+    prepare_testcontainers()
     from testcontainers.community.neo4j import Neo4jContainer
 
     remove_orphans()
     password = "".join(secrets.choice(string.ascii_letters) for _ in range(24))
     container = Neo4jContainer(image=image, password=password)
     # published on 127.0.0.1 only (testcontainers' default is every interface)
-    container.with_bind_ports(7687, ("127.0.0.1", free_port()))
+    container.ports["7687"] = ("127.0.0.1", free_port())  # docker-py takes (ip, port)
     container.with_env("NEO4J_server_memory_heap_max__size", "512m")
     container.with_env("NEO4J_server_memory_pagecache_size", "512m")
     container.with_kwargs(labels={OWNER_LABEL: str(os.getpid())})

@@ -185,12 +185,13 @@ def test_the_compose_file_runs_by_hand_as_its_comment_says(tmp_path):
 @pytest.fixture(scope="module")
 def container_server():
     """A Neo4j container of our own that these tests pause, kill and start again."""
-    os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"
+    servers.prepare_testcontainers()
     from testcontainers.community.neo4j import Neo4jContainer
 
     password = "fault-" + os.urandom(9).hex()
     container = Neo4jContainer(image=docker.chosen_image(), password=password)
-    container.with_bind_ports(7687, ("127.0.0.1", free_port()))  # fixed across restarts
+    # fixed across restarts, and on 127.0.0.1 only (docker-py takes an (ip, port) pair)
+    container.ports["7687"] = ("127.0.0.1", free_port())
     container.with_env("NEO4J_server_bolt_connection__keep__alive", f"{KEEP_ALIVE_SECONDS}s")
     container.with_env("NEO4J_server_memory_heap_max__size", "512m")
     container.with_kwargs(labels={servers.OWNER_LABEL: str(os.getpid())})
