@@ -95,7 +95,9 @@ def _notify(message: str) -> None:
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),
               envvar="LINEAGRAPH_HOME",
               help="Per-user data directory (local server, blobs). [env: LINEAGRAPH_HOME]")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("--debug", is_flag=True,
+              help="Show full tracebacks on errors (and the driver's log). Anywhere on the "
+                   "line: `lineagraph artifacts --debug` works too.")
 @click.pass_context
 def cli(ctx, uri, username, password_file, database, home, debug):
     """lineagraph: a lineage store for Python computations, on Neo4j.
@@ -949,12 +951,21 @@ def demo(obj: Context):
         "SET_BY*0..]->(:Node) RETURN p", markup=False)
 
 
+def _hoist_debug(args: list[str]) -> tuple[bool, list[str]]:
+    """Whether ``--debug`` is on the line (before any ``--``), and the arguments with it
+    moved to the front, where the group's option takes it: so it works after a command
+    too, and ``lineagraph --help`` lists it once."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" not in args[:end]:
+        return False, args
+    return True, ["--debug"] + [a for a in args[:end] if a != "--debug"] + args[end:]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, tracebacks only with --debug."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    if not debug:  # the driver logs its retries as warnings; our errors say what failed
-        logging.getLogger("neo4j").setLevel(logging.ERROR)
+    debug, args = _hoist_debug(list(sys.argv[1:] if argv is None else argv))
+    if not debug:  # the driver logs retries and failed routing; our errors say what failed
+        logging.getLogger("neo4j").setLevel(logging.CRITICAL + 1)
     try:
         cli.main(args=args, prog_name="lineagraph", standalone_mode=False)
     except click.exceptions.Exit as done:

@@ -183,6 +183,28 @@ def test_debug_shows_the_traceback(imported):
     assert done.returncode != 0 and "Traceback" in done.stderr
 
 
+@pytest.mark.parametrize("args", [("artifact", "no-such-thing", "--debug"),
+                                  ("artifact", "--debug", "no-such-thing")])
+def test_debug_works_after_the_command_too(imported, args):
+    env, _, _ = imported
+    done = run(env, *args)
+    assert done.returncode == 4  # still the exit code that says what failed
+    assert "Traceback" in done.stderr and "NotFoundError" in done.stderr
+
+
+def test_after_a_double_dash_debug_is_an_argument_not_the_option(imported):
+    env, _, _ = imported
+    done = run(env, "slice", "--", "--debug")
+    assert (done.returncode, done.stderr.strip()) == (4, "error: artifact '--debug' not found")
+
+
+def test_help_lists_debug_once():
+    done = subprocess.run([sys.executable, "-m", "lineagraph.cli", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert [line.split()[0] for line in done.stdout.splitlines()
+            if line.strip().startswith("--debug")] == ["--debug"]
+
+
 def test_a_blob_changed_on_disk_is_refused(imported):
     env, home, db = imported
     art = next(a for a in EXPECTED["artifacts"] if a["name"] == "ks_bins")

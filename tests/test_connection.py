@@ -87,3 +87,62 @@ def test_a_uri_without_a_password_is_a_configuration_error(monkeypatch):
 def test_settings_never_show_the_password():
     settings = resolve_settings(uri="bolt://h:1", password="secret-value-12")
     assert "secret-value-12" not in repr(settings) + str(settings)
+
+
+@pytest.mark.parametrize("uri, says", [
+    ("http://127.0.0.1:7474", "http:// is Neo4j's HTTP port (Browser); lineagraph speaks Bolt: "
+                              "use bolt://127.0.0.1:7687"),
+    ("https://xxxx.databases.neo4j.io", "lineagraph speaks Bolt: use neo4j+s://xxxx.databases.neo4j.io"),
+    ("127.0.0.1:7687", "'127.0.0.1:7687' has no scheme: use bolt://127.0.0.1:7687"),
+    ("neo4j:pw-in-the-uri-654@db.example:7687", "'***@db.example:7687' has no scheme"),
+    ("ftp://127.0.0.1:7687", "ftp:// is not a Bolt scheme; use bolt://, bolt+s://"),
+])
+def test_a_uri_that_is_not_bolt_is_one_line_saying_what_to_use(uri, says):
+    done = run_cli("info", env_extra={"NEO4J_URI": uri, "NEO4J_PASSWORD": "pw-never-shown-321"})
+    assert done.returncode == ConfigurationError.exit_code
+    assert done.stderr.splitlines() == [f"error: {done.stderr.splitlines()[0][7:]}"]
+    assert says in done.stderr
+    assert "pw-never-shown-321" not in done.stderr and "pw-in-the-uri-654" not in done.stderr
+
+
+def test_the_library_refuses_an_http_uri_before_the_driver_sees_it(monkeypatch, tmp_path):
+    from lineagraph import GraphLineaDB
+
+    monkeypatch.setenv("NEO4J_URI", "http://127.0.0.1:7474")
+    monkeypatch.setenv("NEO4J_PASSWORD", "x" * 12)
+    monkeypatch.setenv("LINEAGRAPH_HOME", str(tmp_path))
+    with pytest.raises(ConfigurationError, match="use bolt://127.0.0.1:7687"):
+        GraphLineaDB.from_environment()
+
+
+def _host_port(uri: str) -> str:
+    return uri.partition("://")[2].split("/")[0]
+
+
+@pytest.mark.parametrize("scheme", ["neo4j+s", "bolt+s", "neo4j+ssc", "bolt+ssc"])
+def test_tls_to_a_plain_server_is_one_line_naming_the_mismatch(neo4j_settings, scheme):
+    if "+" in neo4j_settings.uri.partition("://")[0]:
+        pytest.skip("the test server speaks TLS")
+    plain = scheme.partition("+")[0]
+    where = _host_port(neo4j_settings.uri)
+    done = run_cli("info", env_extra={
+        "NEO4J_URI": f"{scheme}://{where}",
+        "NEO4J_PASSWORD": neo4j_settings.password.get_secret_value()})
+    assert done.returncode == StoreUnavailableError.exit_code
+    # no stray driver log line ("Unable to retrieve routing information") before it
+    assert done.stderr.splitlines() == [
+        f"error: Neo4j at {scheme}://{where} did not answer TLS: the server has no encryption "
+        f"on at that port; use {plain}://{where}"]
+    assert neo4j_settings.password.get_secret_value() not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("scheme", ["bolt", "neo4j"])
+def test_bolt_to_neo4js_http_port_says_so_in_one_line(managed_server, scheme):
+    http_port = _host_port(managed_server.status().http_uri)
+    done = run_cli("info", env_extra={"NEO4J_URI": f"{scheme}://{http_port}",
+                                      "NEO4J_PASSWORD": "whatever-789"})
+    assert done.returncode == StoreUnavailableError.exit_code
+    assert done.stderr.splitlines() == [
+        f"error: Neo4j at {scheme}://{http_port} answered in HTTP: that is its HTTP "
+        "(Browser) port; use its Bolt port (7687 unless configured otherwise; `lineagraph "
+        "neo4j status` shows the local server's)"]
