@@ -398,6 +398,7 @@ def artifacts_cmd(obj: Context, name, session_id, as_json):
       lineagraph artifacts --name model --json
     """
     from .catalog import list_artifacts
+    from .pickletype import short_name
 
     with _store(obj) as db:
         infos = _translated(db_settings(obj), lambda: list_artifacts(db, name, session_id))
@@ -416,10 +417,20 @@ def artifacts_cmd(obj: Context, name, session_id, as_json):
     for column in ("node", "session", "value"):
         table.add_column(column)
     for i in infos:
-        value = f"{i.value_type or '?'} {_size(i.value_size)}" if i.blob else "-"
+        value = f"{short_name(i.python_type) or '?'} {_size(i.value_size)}" if i.blob else "-"
         table.add_row(i.name, str(i.version), i.date_created.strftime("%Y-%m-%d %H:%M:%S"),
                       i.node_type, i.session_id[:8], value)
     out_console.print(table)
+
+
+def _type_label(python_type: str | None) -> str:
+    """``dict``, or ``DataFrame (pandas.core.frame.DataFrame)``, or ``unknown type``."""
+    from .pickletype import short_name
+
+    if python_type is None:
+        return "unknown type"
+    short = short_name(python_type)
+    return short if python_type == f"builtins.{short}" else f"{short} ({python_type})"
 
 
 def _size(size: int | None) -> str:
@@ -460,11 +471,13 @@ def artifact_cmd(obj: Context, name, version, as_json):
         ("created", info.date_created.isoformat(sep=" ")), ("node", info.node_id),
         ("node type", info.node_type), ("session", info.session_id),
         ("execution", info.execution_id),
-        ("value", f"{info.value_type or 'unknown type'}, {_size(info.value_size)}"
+        ("value", f"{_type_label(info.python_type)}, {_size(info.value_size)}"
          if info.blob else "not stored"),
+        ("LineaPy type", info.value_type),  # LineaPy's category: array, dataset, ...
         ("blob", info.blob or "-"), ("code", line or "-"),
     ]:
-        table.add_row(label, value)
+        if value is not None:
+            table.add_row(label, value)
     out_console.print(table)
 
 
