@@ -5,6 +5,7 @@ The driver is passed into the functions that need it; nothing here is global.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Callable, Iterator
 
@@ -142,7 +143,8 @@ def translate(err: Exception, settings: ConnectionSettings) -> StoreUnavailableE
             "seconds after too many wrong passwords in a row; check the password"
         )
     if isinstance(err, neo4j_errors.ServiceUnavailable):
-        mismatch = _tls_mismatch(err, settings) or _http_port(err, settings)
+        mismatch = (_tls_mismatch(err, settings) or _http_port(err, settings)
+                    or _tls_required(err, settings))
         if mismatch is not None:
             return StoreUnavailableError(mismatch)
         return StoreUnavailableError(
@@ -185,6 +187,37 @@ def _tls_mismatch(err: Exception, settings: ConnectionSettings) -> str | None:
         return (f"Neo4j at {settings.safe_uri} did not answer TLS: the server has no "
                 f"encryption on at that port; use {plain}://{rest}")
     return f"TLS with Neo4j at {settings.safe_uri} failed ({failure.reason or failure})"
+
+
+def _tls_required(err: Exception, settings: ConnectionSettings) -> str | None:
+    """What is wrong when a plain Bolt URI reached a server that requires TLS, else None.
+
+    Such a server closes the connection on the plain handshake, and the driver then says
+    only that it closed (a ServiceUnavailable with no cause, as for any peer that hangs
+    up). So when the TCP connection itself worked (no OSError under ``err``), ask the
+    port once whether it speaks TLS."""
+    scheme, _, rest = settings.safe_uri.partition("://")
+    if "+" in scheme or any(isinstance(e, OSError) for e in _causes(err)):
+        return None
+    host, port = _host_port(rest)
+    if not _answers_tls(host.strip("[]"), int(port or 7687)):
+        return None
+    return (f"Neo4j at {settings.safe_uri} requires TLS: use {scheme}+s://{rest} (or "
+            f"{scheme}+ssc://{rest} for a self-signed certificate)")
+
+
+def _answers_tls(host: str, port: int, timeout: float = 3.0) -> bool:
+    """Whether ``host:port`` completes a TLS handshake. Its certificate is not checked:
+    this only asks whether the server speaks TLS, and nothing is sent over it."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=host):
+                return True
+    except (OSError, ValueError):  # ssl.SSLError is an OSError
+        return False
 
 
 def _http_port(err: Exception, settings: ConnectionSettings) -> str | None:

@@ -146,3 +146,99 @@ def test_bolt_to_neo4js_http_port_says_so_in_one_line(managed_server, scheme):
         f"error: Neo4j at {scheme}://{http_port} answered in HTTP: that is its HTTP "
         "(Browser) port; use its Bolt port (7687 unless configured otherwise; `lineagraph "
         "neo4j status` shows the local server's)"]
+
+
+@pytest.fixture(scope="module")
+def tls_neo4j(tmp_path_factory):
+    """host:port of a real Neo4j (the Java backend's jars) that requires TLS on Bolt, with
+    a self-signed certificate; authentication off (the TLS handshake comes before it)."""
+    import shutil
+    import time
+
+    from lineagraph.config import cache_dir
+    from lineagraph.connection import _answers_tls
+    from lineagraph.errors import ServerPrerequisiteError
+    from lineagraph.server.java import ENTRY_POINT, JVM_FLAGS, JavaBackend, find_java
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the server's certificate")
+    root = tmp_path_factory.mktemp("tls-neo4j")
+    backend = JavaBackend(None, cache_dir(), "384m", "64m", notify=lambda m: None)
+    try:
+        backend.install()  # a no-op when the local server's jars are there already
+        java = find_java()
+    except ServerPrerequisiteError as err:
+        pytest.skip(f"the Java Neo4j is needed: {err}")
+    certs = root / "certificates"
+    certs.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(certs / "private.key"),
+                    "-out", str(certs / "public.crt")], check=True, capture_output=True)
+    port, http_port = free_port(), free_port()
+    (root / "conf").mkdir()
+    (root / "conf" / "neo4j.conf").write_text("\n".join([
+        "server.default_listen_address=127.0.0.1",
+        f"server.bolt.listen_address=127.0.0.1:{port}",
+        f"server.http.listen_address=127.0.0.1:{http_port}",
+        "server.https.enabled=false", "dbms.security.auth_enabled=false",
+        "server.memory.heap.max_size=384m", "server.memory.pagecache.size=64m",
+        f"server.directories.data={root / 'data'}", f"server.directories.logs={root / 'logs'}",
+        f"server.directories.run={root / 'run'}", f"server.directories.lib={backend.lib}",
+        "dbms.usage_report.enabled=false",
+        "server.bolt.tls_level=REQUIRED", "dbms.ssl.policy.bolt.enabled=true",
+        f"dbms.ssl.policy.bolt.base_directory={certs}", "dbms.ssl.policy.bolt.client_auth=NONE",
+    ]) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
+    with open(root / "console.log", "wb") as console:
+        server = subprocess.Popen(
+            [java, "-Xmx384m", *JVM_FLAGS, "-cp", f"{backend.lib}/*", ENTRY_POINT,
+             f"--home-dir={root}", f"--config-dir={root / 'conf'}"],
+            cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=console,
+            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while not _answers_tls("127.0.0.1", port, timeout=1.0):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the TLS Neo4j did not start: "
+                            + (root / "console.log").read_text(errors="replace")[-2000:])
+            time.sleep(0.5)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("scheme", ["bolt", "neo4j"])
+def test_a_plain_uri_to_a_server_requiring_tls_says_so_in_one_line(tls_neo4j, scheme):
+    done = run_cli("info", env_extra={"NEO4J_URI": f"{scheme}://{tls_neo4j}",
+                                      "NEO4J_PASSWORD": "whatever-789"})
+    assert done.returncode == StoreUnavailableError.exit_code
+    assert done.stderr.splitlines() == [
+        f"error: Neo4j at {scheme}://{tls_neo4j} requires TLS: use {scheme}+s://{tls_neo4j} "
+        f"(or {scheme}+ssc://{tls_neo4j} for a self-signed certificate)"]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("scheme", ["bolt", "neo4j"])
+def test_a_certificate_not_trusted_says_how_to_accept_it(tls_neo4j, scheme):
+    done = run_cli("info", env_extra={"NEO4J_URI": f"{scheme}+s://{tls_neo4j}",
+                                      "NEO4J_PASSWORD": "whatever-789"})
+    assert done.returncode == StoreUnavailableError.exit_code
+    assert done.stderr.splitlines() == [
+        f"error: Neo4j at {scheme}+s://{tls_neo4j} answered TLS with a certificate this "
+        f"machine does not trust (self-signed certificate): use {scheme}+ssc://{tls_neo4j} "
+        "to accept it without verifying, or install its CA certificate"]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("scheme", ["bolt+ssc", "neo4j+ssc"])
+def test_tls_with_a_self_signed_certificate_works(tls_neo4j, scheme):
+    done = run_cli("info", "--json", env_extra={"NEO4J_URI": f"{scheme}://{tls_neo4j}",
+                                                "NEO4J_PASSWORD": "whatever-789"})
+    assert done.returncode == 0, done.stderr
+    assert '"edition": "community"' in done.stdout
