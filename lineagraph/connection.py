@@ -59,7 +59,6 @@ def resolve_settings(
 # The schemes of Bolt, the protocol lineagraph speaks. The driver also takes http:// and
 # https:// (Neo4j's HTTP Query API, through aiohttp), which lineagraph does not use.
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
-TLS_SCHEMES = tuple(s for s in BOLT_SCHEMES if "+" in s)
 
 
 def check_uri_scheme(uri: str) -> str:

@@ -97,8 +97,11 @@ def pickle_type(source: bytes | str | Path | IO[bytes]) -> str | None:
     if isinstance(source, (bytes, bytearray)):
         return _type_from(io.BytesIO(source))
     if isinstance(source, (str, Path)):
-        with open(source, "rb") as handle:
-            return _type_from(handle)
+        try:
+            with open(source, "rb") as handle:
+                return _type_from(handle)
+        except OSError:  # a label: never a reason for a write or a listing to fail
+            return None
     return _type_from(source)
 
 
@@ -110,7 +113,7 @@ def short_name(python_type: str | None) -> str | None:
 def _type_from(stream: IO[bytes]) -> str | None:
     try:
         result = _run(stream)
-    except (ValueError, IndexError, KeyError, struct.error, EOFError, UnicodeDecodeError):
+    except (ValueError, IndexError, KeyError, struct.error, EOFError, OSError):
         return None  # not a pickle, or one pickletools cannot follow
     return None if result is None or result.ref else result.kind
 

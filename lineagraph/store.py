@@ -34,7 +34,6 @@ from pydantic import BaseModel
 
 from . import config
 from .blobs import BlobInfo, BlobStore
-from .pickletype import pickle_type
 from .connection import open_driver, resolve_settings
 from .errors import (
     ConfigurationError,
@@ -76,6 +75,7 @@ from .models import (
     SessionType,
     SourceCode,
 )
+from .pickletype import pickle_type
 from .queries import queries
 from .schema import ensure_schema
 
