@@ -13,6 +13,7 @@ from pydantic import BaseModel, field_serializer
 from .errors import NotFoundError
 from .mapping import DEPENDENCY_TYPES, artifact_from_props, session_from_props
 from .models import Artifact, SessionContext
+from .pickletype import pickle_type
 from .store import GraphLineaDB
 
 
@@ -24,7 +25,8 @@ class ArtifactInfo(BaseModel):
     node_type: str
     session_id: str
     execution_id: str
-    value_type: str | None = None
+    python_type: str | None = None  # what the pickle builds: "builtins.dict", ...
+    value_type: str | None = None  # LineaPy's category: "array", "dataset", ...
     value_size: int | None = None
     blob: str | None = None
 
@@ -48,10 +50,20 @@ def list_artifacts(db: GraphLineaDB, name: str | None = None,
         value = row["value"] or {}
         infos.append(ArtifactInfo(
             **artifact.model_dump(), node_type=row["node_type"], session_id=row["session_id"],
-            value_type=value.get("value_type"), value_size=value.get("size"),
-            blob=value.get("value"),
+            python_type=_python_type(db, value), value_type=value.get("value_type"),
+            value_size=value.get("size"), blob=value.get("value"),
         ))
     return infos
+
+
+def _python_type(db: GraphLineaDB, value: dict) -> str | None:
+    """The value's recorded python_type; for a value stored before lineagraph recorded
+    it (or whose opcodes did not tell), read from its blob's opcodes now (never
+    unpickled)."""
+    if value.get("python_type") or not value.get("value"):
+        return value.get("python_type")
+    path = db.blobs.path(value["value"])
+    return pickle_type(path) if path.is_file() else None
 
 
 def artifact_info(db: GraphLineaDB, name: str, version: int | None = None) -> ArtifactInfo:

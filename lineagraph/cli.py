@@ -95,7 +95,9 @@ def _notify(message: str) -> None:
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),
               envvar="LINEAGRAPH_HOME",
               help="Per-user data directory (local server, blobs). [env: LINEAGRAPH_HOME]")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("--debug", is_flag=True,
+              help="Show full tracebacks on errors (and the driver's log). Anywhere on the "
+                   "line: `lineagraph artifacts --debug` works too.")
 @click.pass_context
 def cli(ctx, uri, username, password_file, database, home, debug):
     """lineagraph: a lineage store for Python computations, on Neo4j.
@@ -397,6 +399,7 @@ def artifacts_cmd(obj: Context, name, session_id, as_json):
       lineagraph artifacts --name model --json
     """
     from .catalog import list_artifacts
+    from .pickletype import short_name
 
     with _store(obj) as db:
         infos = _translated(db_settings(obj), lambda: list_artifacts(db, name, session_id))
@@ -415,10 +418,20 @@ def artifacts_cmd(obj: Context, name, session_id, as_json):
     for column in ("node", "session", "value"):
         table.add_column(column)
     for i in infos:
-        value = f"{i.value_type or '?'} {_size(i.value_size)}" if i.blob else "-"
+        value = f"{short_name(i.python_type) or '?'} {_size(i.value_size)}" if i.blob else "-"
         table.add_row(i.name, str(i.version), i.date_created.strftime("%Y-%m-%d %H:%M:%S"),
                       i.node_type, i.session_id[:8], value)
     out_console.print(table)
+
+
+def _type_label(python_type: str | None) -> str:
+    """``dict``, or ``DataFrame (pandas.core.frame.DataFrame)``, or ``unknown type``."""
+    from .pickletype import short_name
+
+    if python_type is None:
+        return "unknown type"
+    short = short_name(python_type)
+    return short if python_type == f"builtins.{short}" else f"{short} ({python_type})"
 
 
 def _size(size: int | None) -> str:
@@ -459,11 +472,13 @@ def artifact_cmd(obj: Context, name, version, as_json):
         ("created", info.date_created.isoformat(sep=" ")), ("node", info.node_id),
         ("node type", info.node_type), ("session", info.session_id),
         ("execution", info.execution_id),
-        ("value", f"{info.value_type or 'unknown type'}, {_size(info.value_size)}"
+        ("value", f"{_type_label(info.python_type)}, {_size(info.value_size)}"
          if info.blob else "not stored"),
+        ("LineaPy type", info.value_type),  # LineaPy's category: array, dataset, ...
         ("blob", info.blob or "-"), ("code", line or "-"),
     ]:
-        table.add_row(label, value)
+        if value is not None:
+            table.add_row(label, value)
     out_console.print(table)
 
 
@@ -950,12 +965,21 @@ def demo(obj: Context):
         "SET_BY*0..]->(:Node) RETURN p", markup=False)
 
 
+def _hoist_debug(args: list[str]) -> tuple[bool, list[str]]:
+    """Whether ``--debug`` is on the line (before any ``--``), and the arguments with it
+    moved to the front, where the group's option takes it: so it works after a command
+    too, and ``lineagraph --help`` lists it once."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" not in args[:end]:
+        return False, args
+    return True, ["--debug"] + [a for a in args[:end] if a != "--debug"] + args[end:]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, tracebacks only with --debug."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    if not debug:  # the driver logs its retries as warnings; our errors say what failed
-        logging.getLogger("neo4j").setLevel(logging.ERROR)
+    debug, args = _hoist_debug(list(sys.argv[1:] if argv is None else argv))
+    if not debug:  # the driver logs retries and failed routing; our errors say what failed
+        logging.getLogger("neo4j").setLevel(logging.CRITICAL + 1)
     try:
         cli.main(args=args, prog_name="lineagraph", standalone_mode=False)
     except click.exceptions.Exit as done:

@@ -1,7 +1,8 @@
 """Settings, read the way the Neo4j ecosystem already names them.
 
 Connection: ``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``
-(any scheme the driver takes: ``bolt://``, ``neo4j://``, ``neo4j+s://`` ...). When
+(a Bolt scheme: ``bolt://``, ``neo4j://``, ``neo4j+s://`` ...; see
+``connection.BOLT_SCHEMES``). When
 ``NEO4J_URI`` is not set, lineagraph uses its managed local server.
 
 lineagraph's own: ``LINEAGRAPH_HOME`` (per-user data directory: server state, blobs),

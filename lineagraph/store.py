@@ -75,6 +75,7 @@ from .models import (
     SessionType,
     SourceCode,
 )
+from .pickletype import pickle_type
 from .queries import queries
 from .schema import ensure_schema
 
@@ -142,6 +143,7 @@ class _Unit:
     nodes: dict[str, BaseNode] = field(default_factory=dict)
     rows: dict[str, dict] = field(default_factory=dict)  # node_to_row of each node
     node_values: dict[tuple[str, str], tuple[NodeValue, BlobInfo]] = field(default_factory=dict)
+    python_types: dict[tuple[str, str], str | None] = field(default_factory=dict)  # by value
     artifacts: dict[tuple[str, int], Artifact] = field(default_factory=dict)
     # save_artifact: versions chosen inside the commit's transaction
     # (artifact, save id): the id recognises the save if its commit is run again
@@ -375,6 +377,8 @@ class GraphLineaDB:
         check_datetimes(node_value, "start_time", "end_time")
         key = (node_value.node_id, node_value.execution_id)
         self._unit.node_values[key] = (node_value, info)
+        # stored as the value's `python_type`, read from the pickle's opcodes (not unpickled)
+        self._unit.python_types[key] = pickle_type(self.blobs.path(info.key))
 
     def write_artifact(self, artifact: Artifact) -> None:
         """Buffer an artifact; a name and version already taken is refused at once."""
@@ -968,8 +972,9 @@ def _write_unit(tx: neo4j.ManagedTransaction, unit: _Unit, batch: int,
     if unit.node_values:
         _run(tx, "store.write_node_values", stats, rows=[
             {"node_id": v.node_id, "execution_id": v.execution_id,
-             "props": {**node_value_to_props(v), "size": info.size, "sha256": info.sha256}}
-            for v, info in unit.node_values.values()])
+             "props": {**node_value_to_props(v), "size": info.size, "sha256": info.sha256,
+                       "python_type": unit.python_types.get(key)}}
+            for key, (v, info) in unit.node_values.items()])
     if new:
         _run(tx, "store.write_artifacts", stats, rows=[
             {"props": artifact_to_props(a)} for a in new])

@@ -83,6 +83,24 @@ def test_artifacts_lists_every_version_as_a_table_and_as_json(imported):
     assert json.loads(run(env, "artifacts", "--session", "nope", "--json").stdout) == []
 
 
+def test_artifacts_show_the_python_type_of_each_value_and_keep_lineapys(imported):
+    env, _, _ = imported
+    listed = json.loads(run(env, "artifacts", "--json").stdout)
+    # LineaPy recorded type(value) as module.qualname in expected.json's value_type
+    assert {(a["name"], a["version"]): a["python_type"] for a in listed} == {
+        (a["name"], a["version"]): a["value_type"] for a in EXPECTED["artifacts"]}
+    assert {(a["name"], a["version"]): a["value_type"] for a in listed} == {
+        (a["name"], a["version"]): a["node_value_type"] for a in EXPECTED["artifacts"]}
+    table = run(env, "artifacts").stdout
+    for shown in ("list 22 B", "dict 58 B", "dict 79 B", "LinearRegression", "float 21 B"):
+        assert shown in table
+    assert "array" not in table and "?" not in table
+    model = run(env, "artifact", "ks_model").stdout
+    assert "LinearRegression (sklearn.linear_model._base.LinearRegression), 595 B" in model
+    bins = run(env, "artifact", "ks_bins").stdout
+    assert "list, 22 B" in bins and "LineaPy type  array" in bins
+
+
 def test_artifact_shows_the_latest_version_with_its_code_line(imported):
     env, _, _ = imported
     done = run(env, "artifact", "ks_coefs", "--json")
@@ -181,6 +199,28 @@ def test_debug_shows_the_traceback(imported):
     env, _, _ = imported
     done = run(env, "--debug", "artifact", "no-such-thing")
     assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+@pytest.mark.parametrize("args", [("artifact", "no-such-thing", "--debug"),
+                                  ("artifact", "--debug", "no-such-thing")])
+def test_debug_works_after_the_command_too(imported, args):
+    env, _, _ = imported
+    done = run(env, *args)
+    assert done.returncode == 4  # still the exit code that says what failed
+    assert "Traceback" in done.stderr and "NotFoundError" in done.stderr
+
+
+def test_after_a_double_dash_debug_is_an_argument_not_the_option(imported):
+    env, _, _ = imported
+    done = run(env, "slice", "--", "--debug")
+    assert (done.returncode, done.stderr.strip()) == (4, "error: artifact '--debug' not found")
+
+
+def test_help_lists_debug_once():
+    done = subprocess.run([sys.executable, "-m", "lineagraph.cli", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert [line.split()[0] for line in done.stdout.splitlines()
+            if line.strip().startswith("--debug")] == ["--debug"]
 
 
 def test_a_blob_changed_on_disk_is_refused(imported):

@@ -87,3 +87,158 @@ def test_a_uri_without_a_password_is_a_configuration_error(monkeypatch):
 def test_settings_never_show_the_password():
     settings = resolve_settings(uri="bolt://h:1", password="secret-value-12")
     assert "secret-value-12" not in repr(settings) + str(settings)
+
+
+@pytest.mark.parametrize("uri, says", [
+    ("http://127.0.0.1:7474", "http:// is Neo4j's HTTP port (Browser); lineagraph speaks Bolt: "
+                              "use bolt://127.0.0.1:7687"),
+    ("https://xxxx.databases.neo4j.io", "lineagraph speaks Bolt: use neo4j+s://xxxx.databases.neo4j.io"),
+    ("127.0.0.1:7687", "'127.0.0.1:7687' has no scheme: use bolt://127.0.0.1:7687"),
+    ("neo4j:pw-in-the-uri-654@db.example:7687", "'***@db.example:7687' has no scheme"),
+    ("ftp://127.0.0.1:7687", "ftp:// is not a Bolt scheme; use bolt://, bolt+s://"),
+])
+def test_a_uri_that_is_not_bolt_is_one_line_saying_what_to_use(uri, says):
+    done = run_cli("info", env_extra={"NEO4J_URI": uri, "NEO4J_PASSWORD": "pw-never-shown-321"})
+    assert done.returncode == ConfigurationError.exit_code
+    assert done.stderr.splitlines() == [f"error: {done.stderr.splitlines()[0][7:]}"]
+    assert says in done.stderr
+    assert "pw-never-shown-321" not in done.stderr and "pw-in-the-uri-654" not in done.stderr
+
+
+def test_the_library_refuses_an_http_uri_before_the_driver_sees_it(monkeypatch, tmp_path):
+    from lineagraph import GraphLineaDB
+
+    monkeypatch.setenv("NEO4J_URI", "http://127.0.0.1:7474")
+    monkeypatch.setenv("NEO4J_PASSWORD", "x" * 12)
+    monkeypatch.setenv("LINEAGRAPH_HOME", str(tmp_path))
+    with pytest.raises(ConfigurationError, match="use bolt://127.0.0.1:7687"):
+        GraphLineaDB.from_environment()
+
+
+def _host_port(uri: str) -> str:
+    return uri.partition("://")[2].split("/")[0]
+
+
+@pytest.mark.parametrize("scheme", ["neo4j+s", "bolt+s", "neo4j+ssc", "bolt+ssc"])
+def test_tls_to_a_plain_server_is_one_line_naming_the_mismatch(neo4j_settings, scheme):
+    if "+" in neo4j_settings.uri.partition("://")[0]:
+        pytest.skip("the test server speaks TLS")
+    plain = scheme.partition("+")[0]
+    where = _host_port(neo4j_settings.uri)
+    done = run_cli("info", env_extra={
+        "NEO4J_URI": f"{scheme}://{where}",
+        "NEO4J_PASSWORD": neo4j_settings.password.get_secret_value()})
+    assert done.returncode == StoreUnavailableError.exit_code
+    # no stray driver log line ("Unable to retrieve routing information") before it
+    assert done.stderr.splitlines() == [
+        f"error: Neo4j at {scheme}://{where} did not answer TLS: the server has no encryption "
+        f"on at that port; use {plain}://{where}"]
+    assert neo4j_settings.password.get_secret_value() not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("scheme", ["bolt", "neo4j"])
+def test_bolt_to_neo4js_http_port_says_so_in_one_line(managed_server, scheme):
+    http_port = _host_port(managed_server.status().http_uri)
+    done = run_cli("info", env_extra={"NEO4J_URI": f"{scheme}://{http_port}",
+                                      "NEO4J_PASSWORD": "whatever-789"})
+    assert done.returncode == StoreUnavailableError.exit_code
+    assert done.stderr.splitlines() == [
+        f"error: Neo4j at {scheme}://{http_port} answered in HTTP: that is its HTTP "
+        "(Browser) port; use its Bolt port (7687 unless configured otherwise; `lineagraph "
+        "neo4j status` shows the local server's)"]
+
+
+@pytest.fixture(scope="module")
+def tls_neo4j(tmp_path_factory):
+    """host:port of a real Neo4j (the Java backend's jars) that requires TLS on Bolt, with
+    a self-signed certificate; authentication off (the TLS handshake comes before it)."""
+    import shutil
+    import time
+
+    from lineagraph.config import cache_dir
+    from lineagraph.connection import _answers_tls
+    from lineagraph.errors import ServerPrerequisiteError
+    from lineagraph.server.java import ENTRY_POINT, JVM_FLAGS, JavaBackend, find_java
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the server's certificate")
+    root = tmp_path_factory.mktemp("tls-neo4j")
+    backend = JavaBackend(None, cache_dir(), "384m", "64m", notify=lambda m: None)
+    try:
+        backend.install()  # a no-op when the local server's jars are there already
+        java = find_java()
+    except ServerPrerequisiteError as err:
+        pytest.skip(f"the Java Neo4j is needed: {err}")
+    certs = root / "certificates"
+    certs.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(certs / "private.key"),
+                    "-out", str(certs / "public.crt")], check=True, capture_output=True)
+    port, http_port = free_port(), free_port()
+    (root / "conf").mkdir()
+    (root / "conf" / "neo4j.conf").write_text("\n".join([
+        "server.default_listen_address=127.0.0.1",
+        f"server.bolt.listen_address=127.0.0.1:{port}",
+        f"server.http.listen_address=127.0.0.1:{http_port}",
+        "server.https.enabled=false", "dbms.security.auth_enabled=false",
+        "server.memory.heap.max_size=384m", "server.memory.pagecache.size=64m",
+        f"server.directories.data={root / 'data'}", f"server.directories.logs={root / 'logs'}",
+        f"server.directories.run={root / 'run'}", f"server.directories.lib={backend.lib}",
+        "dbms.usage_report.enabled=false",
+        "server.bolt.tls_level=REQUIRED", "dbms.ssl.policy.bolt.enabled=true",
+        f"dbms.ssl.policy.bolt.base_directory={certs}", "dbms.ssl.policy.bolt.client_auth=NONE",
+    ]) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
+    with open(root / "console.log", "wb") as console:
+        server = subprocess.Popen(
+            [java, "-Xmx384m", *JVM_FLAGS, "-cp", f"{backend.lib}/*", ENTRY_POINT,
+             f"--home-dir={root}", f"--config-dir={root / 'conf'}"],
+            cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=console,
+            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while not _answers_tls("127.0.0.1", port, timeout=1.0):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the TLS Neo4j did not start: "
+                            + (root / "console.log").read_text(errors="replace")[-2000:])
+            time.sleep(0.5)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("scheme", ["bolt", "neo4j"])
+def test_a_plain_uri_to_a_server_requiring_tls_says_so_in_one_line(tls_neo4j, scheme):
+    done = run_cli("info", env_extra={"NEO4J_URI": f"{scheme}://{tls_neo4j}",
+                                      "NEO4J_PASSWORD": "whatever-789"})
+    assert done.returncode == StoreUnavailableError.exit_code
+    assert done.stderr.splitlines() == [
+        f"error: Neo4j at {scheme}://{tls_neo4j} requires TLS: use {scheme}+s://{tls_neo4j} "
+        f"(or {scheme}+ssc://{tls_neo4j} for a self-signed certificate)"]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("scheme", ["bolt", "neo4j"])
+def test_a_certificate_not_trusted_says_how_to_accept_it(tls_neo4j, scheme):
+    done = run_cli("info", env_extra={"NEO4J_URI": f"{scheme}+s://{tls_neo4j}",
+                                      "NEO4J_PASSWORD": "whatever-789"})
+    assert done.returncode == StoreUnavailableError.exit_code
+    assert done.stderr.splitlines() == [
+        f"error: Neo4j at {scheme}+s://{tls_neo4j} answered TLS with a certificate this "
+        f"machine does not trust (self-signed certificate): use {scheme}+ssc://{tls_neo4j} "
+        "to accept it without verifying, or install its CA certificate"]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("scheme", ["bolt+ssc", "neo4j+ssc"])
+def test_tls_with_a_self_signed_certificate_works(tls_neo4j, scheme):
+    done = run_cli("info", "--json", env_extra={"NEO4J_URI": f"{scheme}://{tls_neo4j}",
+                                                "NEO4J_PASSWORD": "whatever-789"})
+    assert done.returncode == 0, done.stderr
+    assert '"edition": "community"' in done.stdout

@@ -310,6 +310,36 @@ def test_node_values_round_trip_through_the_blob_store(store):
     assert (stored.value_type.value, stored.start_time) == ("value", T0)
 
 
+def test_a_value_records_the_python_type_its_pickle_builds(store):
+    from lineagraph.catalog import list_artifacts
+
+    write_session(store)
+    save(store, {"weights": [1.5]})
+    save(store, [1, 2], node_id="sess-1-imp")
+    store.commit()
+    store.save_artifact("weights", "sess-1-call", "exec-1")
+    store.save_artifact("pair", "sess-1-imp", "exec-1")
+    assert {(i.name, i.python_type, i.value_type) for i in list_artifacts(store)} == {
+        ("weights", "builtins.dict", "value"), ("pair", "builtins.list", "value")}
+    rows, _, _ = store.driver.execute_query(
+        "MATCH (v:NodeValue) RETURN v.node_id AS node, v.python_type AS type",
+        database_=store.database)
+    assert {(r["node"], r["type"]) for r in rows} == {("sess-1-call", "builtins.dict"),
+                                                      ("sess-1-imp", "builtins.list")}
+
+
+def test_a_value_stored_before_python_type_was_recorded_gets_it_on_read(store):
+    from lineagraph.catalog import list_artifacts
+
+    write_session(store)
+    save(store, {"weights": [1.5]})
+    store.commit()
+    store.save_artifact("weights", "sess-1-call", "exec-1")
+    store.driver.execute_query("MATCH (v:NodeValue) REMOVE v.python_type",
+                               database_=store.database)  # as an older lineagraph wrote it
+    assert [i.python_type for i in list_artifacts(store)] == ["builtins.dict"]
+
+
 def test_a_value_whose_blob_changed_on_disk_is_refused(store):
     write_session(store)
     info = save(store, [1, 2, 3])

@@ -156,7 +156,8 @@ SET n.variables = [v IN coalesce(n.variables, []) WHERE NOT v IN row.names] + ro
 RETURN count(n) AS written;
 
 // name: write_node_values
-// A node's value in one execution: a pointer to a blob, with its size and hash.
+// A node's value in one execution: a pointer to a blob, with its size, hash and the
+// Python type its pickle builds (python_type, from the opcodes; null when they don't tell).
 // Parameters: $rows [{node_id, execution_id, props}]. Returns: written.
 UNWIND $rows AS row
 MATCH (n:Node {id: row.node_id})
