@@ -2,7 +2,8 @@
 
 Each test starts its own container of ``lineagraph/neo4j:5.26-community`` on a random
 127.0.0.1 port, with a random password passed through the environment of ``docker run``
-(``-e NEO4J_AUTH``, never a value on its command line), and removes it afterwards.
+(``-e NEO4J_AUTH``, never a value on its command line) or a mounted file
+(``NEO4J_AUTH_PATH``), and removes it afterwards.
 Without a Docker engine or the image these tests are skipped, saying why; with
 ``LINEAGRAPH_REQUIRE_DOCKER=1`` (CI) they fail instead.
 """
@@ -63,8 +64,8 @@ def new_password() -> str:
 class Container:
     """One container of the image; its ports are random 127.0.0.1 ports."""
 
-    def __init__(self, image: str, env: dict[str, str], data: str | None = None):
-        self.image, self.env, self.data = image, env, data
+    def __init__(self, image: str, env: dict[str, str], volumes: list[str]):
+        self.image, self.env, self.volumes = image, env, volumes
         self.id: str | None = None
 
     def run(self) -> Container:
@@ -72,8 +73,8 @@ class Container:
                 "-p", "127.0.0.1::7687", "-p", "127.0.0.1::7474"]
         for name in self.env:
             args += ["-e", name]  # the value comes from docker's own environment
-        if self.data:
-            args += ["-v", f"{self.data}:/data"]
+        for spec in self.volumes:
+            args += ["-v", spec]
         self.id = docker(*args, self.image, env={**os.environ, **self.env}).stdout.strip()
         self.wait_started(after=0)
         return self
@@ -126,8 +127,8 @@ class Container:
 
 
 @contextmanager
-def container(image: str, env: dict[str, str], data: str | None = None):
-    box = Container(image, env, data)
+def container(image: str, env: dict[str, str], *volumes: str):
+    box = Container(image, env, list(volumes))
     try:
         yield box.run()
     finally:
@@ -206,17 +207,24 @@ def test_neo4j_auth_none_turns_authentication_off(image):
         assert rows == [{"value": "false"}]
 
 
-def test_a_restart_keeps_the_data_and_the_first_password(image):
+def test_a_restart_keeps_the_data_and_the_first_password(image, tmp_path):
     first, second = new_password(), new_password()
-    with volume() as data, container(image, {"NEO4J_AUTH": f"neo4j/{first}"}, data) as box:
+    secret = tmp_path / "auth"  # the first time through NEO4J_AUTH_PATH, a mounted file
+    secret.touch(mode=0o600)
+    secret.write_text(f"neo4j/{first}\n")
+    env = {"NEO4J_AUTH_PATH": "/run/secrets/neo4j_auth"}
+    with volume() as data, container(image, env, f"{data}:/data",
+                                     f"{secret}:/run/secrets/neo4j_auth:ro") as box:
+        assert first not in docker("inspect", "-f", "{{.Config.Env}}", box.id).stdout
         box.query(first, "CREATE (:Kept {token: $token})", token="t1")
         box.restart()
         assert box.query(first, "MATCH (k:Kept) RETURN k.token AS token") == [
             {"token": "t1"}]
         box.remove()
         # A new container on the same /data: the password set the first time holds.
-        with container(image, {"NEO4J_AUTH": f"neo4j/{second}"}, data) as again:
+        with container(image, {"NEO4J_AUTH": f"neo4j/{second}"}, f"{data}:/data") as again:
             assert again.query(first, "MATCH (k:Kept) RETURN k.token AS token") == [
                 {"token": "t1"}]
             with pytest.raises(AuthError), again.driver(second) as drv:
                 drv.verify_connectivity()
+            assert "the password set the first time stays" in again.logs()

@@ -188,6 +188,8 @@ EOF
   find "$ROOTFS/usr/share/doc" -type f ! -name copyright -delete
   find "$ROOTFS/usr/share/doc" -mindepth 1 -type d -empty -delete
 
+  local old_base
+  old_base=$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE" 2>/dev/null || true)
   step "docker import $BASE_IMAGE ($(du -sm "$ROOTFS" | cut -f1) MB, openjdk-17-jre-headless $java_version)"
   tar -C "$ROOTFS" --numeric-owner -c . | docker import \
     --change 'ENV LANG=C.UTF-8' \
@@ -195,6 +197,9 @@ EOF
     --change "LABEL io.lineagraph.base=\"debian $SUITE minbase + ${PACKAGES[*]}\" io.lineagraph.openjdk=\"$java_version\"" \
     --message "debootstrap --variant=minbase $SUITE + ${PACKAGES[*]} (lineagraph build.sh)" \
     - "$BASE_IMAGE" >/dev/null
+  if [[ -n $old_base ]]; then
+    docker image rm "$old_base" >/dev/null 2>&1 || true # the old image still uses it
+  fi
   remove_rootfs
 }
 

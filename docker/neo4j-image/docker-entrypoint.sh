@@ -7,6 +7,8 @@
 #                                command line: neo4j-admin reads it from an @file);
 #                                a /data that already has users keeps its password
 #   NEO4J_AUTH=none              turns authentication off
+#   NEO4J_AUTH_PATH=FILE         the same, read from a file (a mounted secret), so the
+#                                password is not in the container's configuration
 #   NEO4J_<setting>              becomes a neo4j.conf setting: "_" -> ".", "__" -> "_",
 #                                "___" -> "-" (NEO4J_server_memory_heap_max__size ->
 #                                server.memory.heap.max_size)
@@ -35,7 +37,7 @@ JVM_FLAGS=(
 
 # NEO4J_* variables that are not server settings: the image's own, the official image's
 # (so a compose file written for it does not break here) and the clients'.
-NOT_SETTINGS=" NEO4J_AUTH NEO4J_HOME NEO4J_CONF NEO4J_EDITION NEO4J_ACCEPT_LICENSE_AGREEMENT
+NOT_SETTINGS=" NEO4J_AUTH NEO4J_AUTH_PATH NEO4J_HOME NEO4J_CONF NEO4J_EDITION NEO4J_ACCEPT_LICENSE_AGREEMENT
   NEO4J_PLUGINS NEO4J_DEBUG NEO4J_SHA256 NEO4J_TARBALL NEO4J_VERSION NEO4J_URI
   NEO4J_USERNAME NEO4J_USER NEO4J_PASSWORD NEO4J_DATABASE "
 
@@ -46,7 +48,18 @@ if [[ ${1:-neo4j} != neo4j ]]; then
   exec "$@"
 fi
 
+read_auth_path() {
+  [[ -n ${NEO4J_AUTH_PATH-} ]] || return 0
+  [[ -r $NEO4J_AUTH_PATH ]] || die "NEO4J_AUTH_PATH: cannot read $NEO4J_AUTH_PATH"
+  local line
+  IFS= read -r line <"$NEO4J_AUTH_PATH" || [[ -n $line ]] ||
+    die "NEO4J_AUTH_PATH: $NEO4J_AUTH_PATH is empty"
+  export NEO4J_AUTH=$line
+  unset NEO4J_AUTH_PATH
+}
+
 if [[ $(id -u) == 0 ]]; then
+  read_auth_path # a secret may be readable by root only
   for dir in /data /logs; do
     mkdir -p "$dir"
     # A bind mount the engine created belongs to root: give it to neo4j (once).
@@ -97,6 +110,7 @@ for name in $(compgen -e); do
   settings[$key]=$value
 done
 
+read_auth_path
 auth=${NEO4J_AUTH-}
 unset NEO4J_AUTH # the server has no use for it in its environment
 password=
@@ -120,7 +134,9 @@ conf=$CONF_DIR/neo4j.conf
 } >"$conf"
 export NEO4J_HOME NEO4J_CONF=$CONF_DIR
 
-if [[ -n $password ]] && [[ ! -e /data/dbms/auth.ini && ! -e /data/databases/system ]]; then
+if [[ -n $password ]] && [[ -e /data/dbms/auth.ini || -e /data/databases/system ]]; then
+  say "/data has its users already: the password set the first time stays"
+elif [[ -n $password ]]; then
   say "setting the initial password of user neo4j"
   argfile=$(mktemp) # mode 0600; neo4j-admin (picocli) reads its arguments from @file
   trap 'rm -f "$argfile"' EXIT
