@@ -195,6 +195,12 @@ def test_the_password_is_on_no_command_line_and_the_browser_answers(configured):
     assert password not in processes
     assert password not in docker("inspect", "-f", "{{.Args}} {{.Config.Cmd}}",
                                   box.id).stdout
+    # Nor left in a file: the argument file neo4j-admin read is gone (the password goes
+    # to grep on its standard input, not its command line).
+    leftover = subprocess.run(
+        ["docker", "exec", "-i", box.id, "grep", "-rlF", "-f", "-", "/tmp", "/var/lib/neo4j"],
+        input=password + "\n", capture_output=True, text=True, timeout=60, check=False)
+    assert leftover.returncode == 1 and not leftover.stdout, leftover.stdout
     page = urllib.request.urlopen(f"http://127.0.0.1:{box.port(7474)}/browser/",
                                   timeout=30).read()
     assert b"Neo4j Browser" in page

@@ -146,7 +146,9 @@ elif [[ -n $password ]]; then
   quoted=${password//\\/\\\\}
   quoted=${quoted//\"/\\\"}
   printf '"%s"\n' "$quoted" >"$argfile"
-  java -cp "$LIB_DIR/*" org.neo4j.server.startup.Neo4jAdminCommand \
+  # A short-lived JVM: the quick compiler and the serial collector save a second.
+  java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$LIB_DIR/*" \
+    org.neo4j.server.startup.Neo4jAdminCommand \
     dbms set-initial-password "@$argfile" ||
     die "neo4j-admin could not set the initial password (see above)"
   rm -f "$argfile"
