@@ -1,12 +1,14 @@
 # lineagraph: the two commands of the README, and a few more.
 #   make demo   install into .venv, start the local Neo4j, run the end-to-end example
 #   make test   install with the test extra into .venv and run the tests on a real Neo4j
+#   make neo4j-image  build the local Docker image lineagraph/neo4j:5.26-community
+#                     (docker/neo4j-image/build.sh; NEO4J_IMAGE_ARGS=--rebuild forces)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install install-test stop clean bench bench-venv
+.PHONY: demo test install install-test stop clean bench bench-venv neo4j-image
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +28,9 @@ test: install-test
 
 stop:
 	$(BIN)/lineagraph neo4j stop
+
+neo4j-image:
+	bash docker/neo4j-image/build.sh $(NEO4J_IMAGE_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
