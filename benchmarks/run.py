@@ -50,7 +50,8 @@ import workload  # noqa: E402
 
 from lineagraph import GraphLineaDB  # noqa: E402
 from lineagraph.config import ConnectionSettings  # noqa: E402
-from lineagraph.connection import open_driver, resolve_settings  # noqa: E402
+from lineagraph.connection import open_driver  # noqa: E402
+from lineagraph.environment import resolve_settings  # noqa: E402
 from lineagraph.mapping import node_to_row  # noqa: E402
 from lineagraph.models import (  # noqa: E402
     Artifact,
@@ -61,7 +62,7 @@ from lineagraph.models import (  # noqa: E402
     SourceLocation,
     node_from_dict,
 )
-from lineagraph.queries import queries  # noqa: E402
+from bench_queries import queries  # noqa: E402
 from lineagraph.store import DEFAULT_BATCH_SIZE  # noqa: E402
 
 LINEAPY_PYTHON = HERE / ".lineapy-venv" / "bin" / "python"
