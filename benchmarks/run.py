@@ -435,7 +435,7 @@ def build_tables(results: dict[int, dict], args: argparse.Namespace) -> list[dic
             "`+ write_*` adds the buffered `write_*` calls before it (mapping and checks), "
             "the same unit of work LineaPy's columns time. Floor: the same nodes and "
             "relationships written by hand-written CREATE-only `UNWIND` statements "
-            "(`cypher/benchmarks/floor.cypher`) in one transaction through the same "
+            "(`benchmarks/cypher/benchmarks/floor.cypher`) in one transaction through the same "
             "driver, with the same batch size. LineaPy one commit: its own `write_*` "
             "methods and `commit()` with `renew_session` made a no-op, so all rows go in one "
             "SQLite transaction; as shipped: LineaPy unmodified, which on SQLite commits "
