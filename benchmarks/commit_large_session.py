@@ -41,10 +41,11 @@ from run import models  # noqa: E402
 
 from lineagraph import GraphLineaDB  # noqa: E402
 from lineagraph.config import ConnectionSettings  # noqa: E402
-from lineagraph.connection import open_driver, resolve_settings  # noqa: E402
+from lineagraph.connection import open_driver  # noqa: E402
+from lineagraph.environment import resolve_settings  # noqa: E402
 from lineagraph.mapping import DEPENDENCY_TYPES  # noqa: E402
 from lineagraph.models import BaseNode, Execution, SessionContext, SourceCode  # noqa: E402
-from lineagraph.queries import queries  # noqa: E402
+from bench_queries import queries  # noqa: E402
 from lineagraph.store import DEFAULT_BATCH_SIZE  # noqa: E402
 
 # Verification is only counting; values travel as parameters.

@@ -50,7 +50,8 @@ import workload  # noqa: E402
 
 from lineagraph import GraphLineaDB  # noqa: E402
 from lineagraph.config import ConnectionSettings  # noqa: E402
-from lineagraph.connection import open_driver, resolve_settings  # noqa: E402
+from lineagraph.connection import open_driver  # noqa: E402
+from lineagraph.environment import resolve_settings  # noqa: E402
 from lineagraph.mapping import node_to_row  # noqa: E402
 from lineagraph.models import (  # noqa: E402
     Artifact,
@@ -61,7 +62,7 @@ from lineagraph.models import (  # noqa: E402
     SourceLocation,
     node_from_dict,
 )
-from lineagraph.queries import queries  # noqa: E402
+from bench_queries import queries  # noqa: E402
 from lineagraph.store import DEFAULT_BATCH_SIZE  # noqa: E402
 
 LINEAPY_PYTHON = HERE / ".lineapy-venv" / "bin" / "python"
@@ -434,7 +435,7 @@ def build_tables(results: dict[int, dict], args: argparse.Namespace) -> list[dic
             "`+ write_*` adds the buffered `write_*` calls before it (mapping and checks), "
             "the same unit of work LineaPy's columns time. Floor: the same nodes and "
             "relationships written by hand-written CREATE-only `UNWIND` statements "
-            "(`cypher/benchmarks/floor.cypher`) in one transaction through the same "
+            "(`benchmarks/cypher/benchmarks/floor.cypher`) in one transaction through the same "
             "driver, with the same batch size. LineaPy one commit: its own `write_*` "
             "methods and `commit()` with `renew_session` made a no-op, so all rows go in one "
             "SQLite transaction; as shipped: LineaPy unmodified, which on SQLite commits "

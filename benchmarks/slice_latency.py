@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lineagraph import GraphLineaDB  # noqa: E402
 from lineagraph.models import (  # noqa: E402
@@ -53,7 +54,7 @@ from lineagraph.models import (  # noqa: E402
     SourceCode,
     SourceLocation,
 )
-from lineagraph.queries import queries  # noqa: E402
+from bench_queries import queries  # noqa: E402
 from lineagraph.slicing import ensure_slicing_index, get_program_slice  # noqa: E402
 
 SLICE_LINES = 25

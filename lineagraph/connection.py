@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import socket
 import ssl
-from typing import Callable, Iterator
+from typing import Iterator
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
@@ -18,30 +18,23 @@ from .config import ConnectionSettings
 from .errors import ConfigurationError, StoreUnavailableError
 from .queries import queries
 
-__all__ = ["ConnectionSettings", "StoreUnavailableError", "resolve_settings", "open_driver",
-           "check_connection", "server_info"]
+__all__ = ["ConnectionSettings", "StoreUnavailableError", "explicit_settings", "open_driver",
+           "check_connection", "server_info", "describe_server", "translate"]
 
 
-def resolve_settings(
+def explicit_settings(
     uri: str | None = None,
     username: str | None = None,
     password: str | None = None,
     database: str | None = None,
-    notify: Callable[[str], None] | None = None,
-) -> ConnectionSettings:
-    """Explicit arguments, else ``NEO4J_*`` variables, else the managed local server."""
+) -> ConnectionSettings | None:
+    """Settings from explicit arguments, else ``NEO4J_*`` variables; None when neither
+    names a URI (then :func:`lineagraph.environment.resolve_settings` uses the managed
+    local server)."""
     env = config.env_connection_overrides()
     uri = uri or env.get("uri")
     if not uri:
-        from .server import _stderr, ensure_local_server
-
-        local = ensure_local_server(notify or _stderr)
-        return ConnectionSettings(
-            uri=local.uri,
-            username=local.username,
-            password=local.password,
-            database=database or env.get("database") or local.database,
-        )
+        return None
     password = password if password is not None else env.get("password")
     if password is None:
         raise ConfigurationError(
@@ -54,6 +47,18 @@ def resolve_settings(
         password=SecretStr(password),
         database=database or env.get("database") or config.DEFAULT_DATABASE,
     )
+
+
+def __getattr__(name: str):
+    # Transitional re-export (PEP 562) for callers of the old place, store.py among
+    # them: ``resolve_settings`` lives in lineagraph.environment, which imports
+    # lineagraph.server, which imports this module. Importing it here only on first use
+    # keeps ``import lineagraph.connection`` from loading the server package.
+    if name == "resolve_settings":
+        from .environment import resolve_settings
+
+        return resolve_settings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # The schemes of Bolt, the protocol lineagraph speaks. The driver also takes http:// and
@@ -260,3 +265,14 @@ def server_info(driver: neo4j.Driver, settings: ConnectionSettings) -> dict:
     row = records[0]
     return {"name": row["name"], "version": row["version"], "edition": row["edition"],
             "uri": settings.safe_uri, "database": settings.database}
+
+
+def describe_server(settings: ConnectionSettings) -> dict:
+    """Connect (failing fast, with one line, when Neo4j does not answer) and return
+    :func:`server_info`: what ``lineagraph info`` shows."""
+    check_connection(settings)
+    driver = open_driver(settings)
+    try:
+        return server_info(driver, settings)
+    finally:
+        driver.close()

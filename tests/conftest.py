@@ -17,12 +17,13 @@ opt-out: then tests that need what is missing (a server, Chromium, Docker) are s
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import neo4j
 import pytest
 
 from lineagraph.connection import open_driver
-from lineagraph.queries import queries
+from lineagraph.queries import load_queries
 
 import servers
 
@@ -169,7 +170,7 @@ def driver(neo4j_settings):
 
 def wipe(drv: neo4j.Driver, database: str) -> None:
     """Remove every node, relationship, constraint and index: an empty graph."""
-    q = queries()
+    q = load_queries(Path(__file__).parent / "cypher")  # test-only Cypher, not in the wheel
     with drv.session(database=database) as session:
         session.run(q["admin.wipe_data"].text).consume()
         for row in session.run(q["admin.constraint_names"].text).data():

@@ -4,27 +4,6 @@
 CALL dbms.components() YIELD name, versions, edition
 RETURN name, versions[0] AS version, edition;
 
-// name: wipe_data
-// Deletes every node and relationship, in batches (used by tests and `reset`).
-MATCH (n)
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS;
-
-// name: constraint_names
-// Names of every constraint. Returns: name.
-SHOW CONSTRAINTS YIELD name;
-
-// name: drop_constraint
-// Drops one constraint by name. Parameters: $name.
-DROP CONSTRAINT $name IF EXISTS;
-
-// name: index_names
-// Names of every index except the built-in token lookup indexes. Returns: name.
-SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name;
-
-// name: drop_index
-// Drops one index by name. Parameters: $name.
-DROP INDEX $name IF EXISTS;
-
 // name: running_commits
 // lineagraph transactions in progress, from the metadata GraphLineaDB.commit() sets.
 // Returns: transaction_id, pid, op, query, status.

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -23,7 +23,8 @@ from pydantic import BaseModel, SecretStr
 
 from .. import config
 from ..config import ConnectionSettings
-from ..errors import ServerError, ServerPrerequisiteError
+from ..connection import check_connection
+from ..errors import ServerError, ServerPrerequisiteError, StoreUnavailableError
 from . import docker
 from .docker import DockerBackend, docker_answers
 from .java import JavaBackend, find_java
@@ -64,8 +65,13 @@ def _env_int(name: str) -> int | None:
         raise ServerError(f"{name} must be a port number, not {value!r}") from None
 
 
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+_log = logging.getLogger("lineagraph.server")
+
+
+def log_notify(message: str) -> None:
+    """The default progress callback: an INFO record on the ``lineagraph.server`` logger
+    (the library never prints; the CLI passes a notifier that writes to stderr)."""
+    _log.info(message)
 
 
 class ManagedServer:
@@ -80,7 +86,7 @@ class ManagedServer:
         pagecache: str | None = None,
         bolt_port: int | None = None,
         http_port: int | None = None,
-        notify: Callable[[str], None] = _stderr,
+        notify: Callable[[str], None] = log_notify,
     ):
         self.home = Path(home) if home else config.home_dir()
         self.state = StateDir(self.home / "neo4j")
@@ -290,8 +296,6 @@ class ManagedServer:
             raise
 
     def _wait_ready(self, timeout: float, backend=None, pid: int | None = None) -> None:
-        from ..connection import StoreUnavailableError, check_connection
-
         deadline = time.monotonic() + timeout
         settings = self.connection_settings()
         port = int(settings.uri.rsplit(":", 1)[1])
@@ -347,7 +351,7 @@ class ManagedServer:
         return True
 
 
-def ensure_local_server(notify: Callable[[str], None] = _stderr) -> ConnectionSettings:
+def ensure_local_server(notify: Callable[[str], None] = log_notify) -> ConnectionSettings:
     """Start the managed server if needed (with a visible message) and return its settings."""
     server = ManagedServer(notify=notify)
     if not server.status().running:

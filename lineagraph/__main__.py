@@ -1,0 +1,5 @@
+"""``python -m lineagraph``: the ``lineagraph`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""``python -m lineagraph.cli``."""
+
+from . import main
+
+main()

@@ -1,0 +1,128 @@
+"""The root ``lineagraph`` group, its connection options, and what commands share to
+reach the store: the per-invocation Context, ``open_store`` and the version options."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import click
+from neo4j import exceptions as neo4j_errors
+
+from .. import __version__
+from ..config import ConnectionSettings
+from ..config import home_dir as config_home
+from ..connection import check_connection, open_driver, translate
+from ..environment import resolve_settings
+from ..server import ManagedServer
+from ..store import GraphLineaDB, parse_artifact_version
+from .render import notify
+
+
+class Context:
+    """The root options of one invocation; resolves the settings once, on first use."""
+
+    def __init__(self, uri, username, password_file, database, home, debug):
+        self.uri = uri
+        self.username = username
+        self.password_file = password_file
+        self.database = database
+        self.home = home
+        self.debug = debug
+        self._resolved: ConnectionSettings | None = None
+
+    def settings(self) -> ConnectionSettings:
+        if self._resolved is None:
+            password = None
+            if self.password_file is not None:
+                password = Path(self.password_file).read_text(encoding="utf-8").strip()
+            self._resolved = resolve_settings(
+                uri=self.uri, username=self.username, password=password,
+                database=self.database, notify=notify,
+            )
+        return self._resolved
+
+    def server(self, **kwargs) -> ManagedServer:
+        return ManagedServer(home=self.home, notify=notify, **kwargs)
+
+    def blobs_dir(self) -> Path:
+        return (self.home or config_home()) / "blobs"
+
+
+@contextmanager
+def open_store(obj: Context) -> Iterator[GraphLineaDB]:
+    """A GraphLineaDB for one command; committed and closed at the end."""
+    settings = obj.settings()
+    check_connection(settings)  # fail in a second, not after the driver's retries
+    db = GraphLineaDB(open_driver(settings), database=settings.database,
+                      blobs=obj.blobs_dir(), owns_driver=True)
+    with db:
+        yield db
+
+
+def translated(obj: Context, action):
+    """Run ``action``; driver errors become one-line StoreUnavailableErrors."""
+    try:
+        return action()
+    except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as err:
+        raise translate(err, obj.settings()) from None
+
+
+class _Version(click.ParamType):
+    """An artifact version by LineaPy's rules: an int >= 0, 'latest' or 'all'."""
+
+    name = "VERSION"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_artifact_version(value)
+        except ValueError as err:
+            self.fail(str(err).splitlines()[0], param, ctx)
+
+
+VERSION = _Version()
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+version_option = click.option("--version", "version", type=VERSION, default="latest",
+                              show_default=True, help="A version number or 'latest'.")
+
+
+def one_version(version):
+    """The version for a library call that takes one: None for 'latest'."""
+    if version == "all":
+        raise click.BadParameter("takes one version (a number or 'latest'), not 'all'",
+                                 param_hint="--version")
+    return None if version == "latest" else version
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lineagraph")
+@click.option("--uri", envvar="NEO4J_URI", metavar="URI",
+              help="Neo4j to use (bolt://, neo4j://, neo4j+s://...). [env: NEO4J_URI] "
+                   "Default: lineagraph's local server, started on first use.")
+@click.option("--username", envvar="NEO4J_USERNAME", metavar="NAME",
+              help="Neo4j user. [env: NEO4J_USERNAME; default: neo4j]")
+@click.option("--password-file", type=click.Path(exists=True, dir_okay=False),
+              metavar="FILE",
+              help="Read the Neo4j password from FILE. [else env: NEO4J_PASSWORD] "
+                   "There is no --password: a password on a command line is visible to "
+                   "every user of the machine.")
+@click.option("--database", envvar="NEO4J_DATABASE", metavar="NAME",
+              help="Neo4j database. [env: NEO4J_DATABASE; default: neo4j]")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+              envvar="LINEAGRAPH_HOME",
+              help="Per-user data directory (local server, blobs). [env: LINEAGRAPH_HOME]")
+@click.option("--debug", is_flag=True,
+              help="Show full tracebacks on errors (and the driver's log). Anywhere on the "
+                   "line: `lineagraph artifacts --debug` works too.")
+@click.pass_context
+def cli(ctx, uri, username, password_file, database, home, debug):
+    """lineagraph: a lineage store for Python computations, on Neo4j.
+
+    \b
+    Example:
+      lineagraph neo4j start      # start the local Neo4j (first run downloads it)
+      lineagraph info             # which server, version and database we use
+    """
+    ctx.obj = Context(uri, username, password_file, database, home, debug)

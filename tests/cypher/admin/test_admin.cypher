@@ -1,0 +1,23 @@
+// Queries only the tests use (tests/conftest.py's wipe, and the benchmarks): they do not
+// ship in the wheel. Loaded with lineagraph.queries.load_queries(tests/cypher).
+
+// name: wipe_data
+// Deletes every node and relationship, in batches (between tests and benchmark runs).
+MATCH (n)
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS;
+
+// name: constraint_names
+// Names of every constraint. Returns: name.
+SHOW CONSTRAINTS YIELD name;
+
+// name: drop_constraint
+// Drops one constraint by name. Parameters: $name.
+DROP CONSTRAINT $name IF EXISTS;
+
+// name: index_names
+// Names of every index except the built-in token lookup indexes. Returns: name.
+SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name;
+
+// name: drop_index
+// Drops one index by name. Parameters: $name.
+DROP INDEX $name IF EXISTS;
