@@ -240,3 +240,21 @@ def test_explicit_docker_without_docker_says_what_is_missing_and_remembers_nothi
     assert done.stderr.strip().splitlines()[-1] == (
         "error: --backend docker cannot work here: there is no `docker` command")
     assert not (tmp_path / "home" / "neo4j" / "state.json").exists()
+
+
+def test_a_data_directory_made_with_another_password_is_named_as_such(tmp_path):
+    from lineagraph.errors import ServerError
+
+    server = ManagedServer(home=tmp_path, backend=JAVA, bolt_port=free_port(),
+                           http_port=free_port(), notify=lambda m: None)
+    server.start()
+    server.stop()
+    server.state.password_file.write_text("a-different-password-123\n")
+    try:
+        with pytest.raises(ServerError) as caught:
+            server.start(timeout=120)
+    finally:
+        server.stop()
+    assert "refuses the password in" in str(caught.value)
+    assert "created with another password" in str(caught.value)
+    assert "a-different-password-123" not in str(caught.value)

@@ -37,6 +37,7 @@ DEFAULT_HEAP = "512m"
 DEFAULT_PAGECACHE = "512m"
 START_TIMEOUT = 180.0
 PORT_ATTEMPTS = 3
+AUTH_SETTLE = 15.0  # seconds a start-up login refusal must last to mean a wrong password
 
 
 class ServerStatus(BaseModel):
@@ -300,6 +301,7 @@ class ManagedServer:
         settings = self.connection_settings()
         port = int(settings.uri.rsplit(":", 1)[1])
         last_error = "no answer yet"
+        refused_since: float | None = None
         while time.monotonic() < deadline:
             if pid is not None and backend is not None and backend.exited(pid):
                 raise ServerError(f"Neo4j exited during start-up: {backend.log_tail()}")
@@ -311,7 +313,13 @@ class ManagedServer:
                     check_connection(settings)
                     return
                 except StoreUnavailableError as err:
-                    if "refused the credentials" in str(err):
+                    # A restarting Neo4j can refuse a login for a moment before its
+                    # security module has read the system database (seen under load):
+                    # only a refusal that lasts means another password.
+                    refused = any(text in str(err) for text in
+                                  ("refused the credentials", "too many wrong passwords"))
+                    refused_since = (refused_since or time.monotonic()) if refused else None
+                    if refused_since and time.monotonic() - refused_since > AUTH_SETTLE:
                         raise ServerError(
                             f"Neo4j in {self.state.root} refuses the password in "
                             f"{self.state.password_file}: the data directory was created "
