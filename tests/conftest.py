@@ -90,36 +90,56 @@ def pytest_report_header(config):
     return lines
 
 
-def pytest_collection_modifyitems(config, items):
-    """The container tests (marker ``containers``) need Docker, compose and the image.
-    Where they are missing the tests are deselected, and the summary says why; under
-    LINEAGRAPH_REQUIRE_DOCKER=1 (CI) they stay and fail naming what is missing."""
-    marked = [item for item in items if item.get_closest_marker("containers")]
-    config.lineagraph_docker_missing = None
-    config.lineagraph_docker_deselected = None
-    if not marked:
-        return
+def _docker_missing(marker: str) -> str | None:
+    """What the tests marked ``marker`` miss here (None: they can run)."""
     from lineagraph.server import docker
 
-    reason = docker.unavailable_reason(docker.chosen_image(), notify=lambda message: None)
-    if reason is None:
-        return
-    if REQUIRE_DOCKER:
-        config.lineagraph_docker_missing = reason
-        return
-    config.hook.pytest_deselected(items=marked)
-    items[:] = [item for item in items if item not in marked]
-    config.lineagraph_docker_deselected = (len(marked), reason)
+    if marker == "containers":  # the Docker backend: engine, compose, an image
+        return docker.unavailable_reason(docker.chosen_image(), notify=lambda message: None)
+    if not docker.docker_answers():  # local_image: the image `make neo4j-image` builds
+        return "no Docker engine answers"
+    if not docker.image_present(docker.LOCAL_IMAGE):
+        return f"the image {docker.LOCAL_IMAGE} is missing (build it with `make neo4j-image`)"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``containers`` need Docker, compose and a Neo4j image; ``local_image``
+    the image built here. Where that is missing they are deselected and the summary says
+    why; under LINEAGRAPH_REQUIRE_DOCKER=1 (CI) they stay and fail naming what is missing
+    (the autouse fixture ``docker_is_there`` below)."""
+    config.lineagraph_docker_missing = {}
+    config.lineagraph_docker_deselected = []
+    for marker in ("containers", "local_image"):
+        marked = [item for item in items if item.get_closest_marker(marker)]
+        reason = _docker_missing(marker) if marked else None
+        if reason is None:
+            continue
+        if REQUIRE_DOCKER:
+            config.lineagraph_docker_missing[marker] = reason
+            continue
+        config.hook.pytest_deselected(items=marked)
+        items[:] = [item for item in items if item not in marked]
+        config.lineagraph_docker_deselected.append((marker, len(marked), reason))
+
+
+@pytest.fixture(autouse=True)
+def docker_is_there(request):
+    """Under LINEAGRAPH_REQUIRE_DOCKER=1, a Docker test whose needs are missing fails."""
+    missing = getattr(request.config, "lineagraph_docker_missing", {})
+    for marker, reason in missing.items():
+        if request.node.get_closest_marker(marker):
+            pytest.fail(f"this Docker test cannot run: {reason} "
+                        "(LINEAGRAPH_REQUIRE_DOCKER=1: failing, not deselecting)", pytrace=False)
 
 
 def pytest_terminal_summary(terminalreporter, config):
     server = getattr(config, "lineagraph_server", None)
     if server is not None:
         terminalreporter.write_line(f"lineagraph tests used Neo4j from {server.description}")
-    deselected = getattr(config, "lineagraph_docker_deselected", None)
-    if deselected:
+    for marker, number, reason in getattr(config, "lineagraph_docker_deselected", []):
         terminalreporter.write_line(
-            f"lineagraph tests: {deselected[0]} container test(s) deselected: {deselected[1]} "
+            f"lineagraph tests: {number} test(s) marked {marker} deselected: {reason} "
             "(LINEAGRAPH_REQUIRE_DOCKER=1 runs them and fails)")
 
 
