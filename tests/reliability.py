@@ -13,6 +13,7 @@ from workers import settings_env
 
 from lineagraph import GraphLineaDB
 from lineagraph.config import ConnectionSettings
+from lineagraph.connection import open_driver
 from lineagraph.queries import queries
 
 WORKERS = Path(__file__).resolve().parent / "workers.py"
@@ -97,3 +98,14 @@ def check_blobs(store: GraphLineaDB) -> int:
     broken = sorted(k for k in keys if not store.blobs.verify(k))
     assert not broken, f"values point at missing or changed blobs: {broken[:5]}"
     return len(keys)
+
+
+def fresh_store(settings: ConnectionSettings, blobs) -> GraphLineaDB:
+    """A store on the emptied database of ``settings`` (schema applied), owning its driver."""
+    from conftest import wipe
+
+    driver = open_driver(settings)
+    wipe(driver, settings.database)
+    db = GraphLineaDB(driver, database=settings.database, blobs=blobs, owns_driver=True)
+    db.ensure_schema()
+    return db

@@ -17,9 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from reliability import (
     check_blobs,
     count,
+    fresh_store,
     session_node_count,
     start_worker,
     wait_for_event,
@@ -27,8 +29,7 @@ from reliability import (
     wait_until_writing,
 )
 
-from conftest import wipe
-from lineagraph import GraphLineaDB
+from lineagraph.config import ConnectionSettings
 from lineagraph.connection import open_driver
 from lineagraph.resources import data_path
 from lineagraph.server import docker
@@ -153,21 +154,11 @@ def test_the_compose_file_runs_by_hand_as_its_comment_says(tmp_path):
         up = subprocess.run([*base, "up", "-d"], capture_output=True, text=True, env=env,
                             timeout=300)
         assert up.returncode == 0, up.stderr
-        from pydantic import SecretStr
-
-        from lineagraph.config import ConnectionSettings
         settings = ConnectionSettings(uri=f"bolt://127.0.0.1:{bolt}", password=SecretStr(password))
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                drv = open_driver(settings)
-                records, _, _ = drv.execute_query("RETURN 41 + 1 AS answer")
-                drv.close()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+        wait_for_bolt(settings)
+        drv = open_driver(settings)
+        records, _, _ = drv.execute_query("RETURN 41 + 1 AS answer")
+        drv.close()
         assert records[0]["answer"] == 42
     finally:
         subprocess.run([*base, "down", "-v"], capture_output=True, env=env, timeout=300)
@@ -189,9 +180,6 @@ def container_server():
     container.with_kwargs(labels={servers.OWNER_LABEL: str(os.getpid())})
     container.start()
     try:
-        from pydantic import SecretStr
-
-        from lineagraph.config import ConnectionSettings
         settings = ConnectionSettings(uri=f"bolt://127.0.0.1:{container.get_exposed_port(7687)}",
                                       password=SecretStr(password))
         yield container, settings
@@ -219,23 +207,30 @@ def fault_store(container_server, tmp_path):
     subprocess.run(["docker", "unpause", container.get_wrapped_container().id],
                    capture_output=True, timeout=60)
     wait_for_bolt(settings)
-    driver = open_driver(settings)
-    wipe(driver, settings.database)
-    db = GraphLineaDB(driver, database=settings.database, blobs=tmp_path / "blobs")
-    db.ensure_schema()
+    db = fresh_store(settings, tmp_path / "blobs")
     yield db
-    driver.close()
+    db.close()
+
+
+def start_big_commit(settings, store, retry_seconds: int):
+    """A worker committing SIZE nodes, returned once Neo4j shows its transaction writing."""
+    proc = start_worker(settings, "commit-large", "big", str(SIZE), str(store.blobs.root),
+                        LINEAGRAPH_RETRY_SECONDS=str(retry_seconds))
+    try:
+        wait_for_event(proc, "committing")
+        wait_until_writing(store.driver, store.database, proc.pid)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
 
 
 def test_a_paused_neo4j_gives_a_clear_error_in_bounded_time_and_nothing_half_written(
         container_server, fault_store):
     container, settings = container_server
     ident = container.get_wrapped_container().id
-    proc = start_worker(settings, "commit-large", "big", str(SIZE),
-                        str(fault_store.blobs.root), LINEAGRAPH_RETRY_SECONDS="5")
+    proc = start_big_commit(settings, fault_store, retry_seconds=5)
     try:
-        wait_for_event(proc, "committing")
-        wait_until_writing(fault_store.driver, fault_store.database, proc.pid)
         subprocess.run(["docker", "pause", ident], check=True, timeout=60)
         paused = time.monotonic()
         out, err = proc.communicate(timeout=PAUSE_BOUND_SECONDS + 60)
@@ -265,11 +260,8 @@ def test_a_container_killed_mid_commit_and_started_again_the_commit_lands_whole(
         container_server, fault_store):
     container, settings = container_server
     ident = container.get_wrapped_container().id
-    proc = start_worker(settings, "commit-large", "big", str(SIZE),
-                        str(fault_store.blobs.root), LINEAGRAPH_RETRY_SECONDS="300")
+    proc = start_big_commit(settings, fault_store, retry_seconds=300)
     try:
-        wait_for_event(proc, "committing")
-        wait_until_writing(fault_store.driver, fault_store.database, proc.pid)
         subprocess.run(["docker", "kill", ident], check=True, capture_output=True, timeout=60)
         time.sleep(2)  # the client sees the broken connection and starts retrying
         subprocess.run(["docker", "start", ident], check=True, capture_output=True, timeout=60)

@@ -16,6 +16,7 @@ import pytest
 from reliability import (
     check_blobs,
     count,
+    fresh_store,
     session_node_count,
     start_worker,
     wait_for_event,
@@ -23,9 +24,7 @@ from reliability import (
 )
 from test_importer import clean_import_snapshot, snapshot
 
-from conftest import unavailable, wipe
-from lineagraph import GraphLineaDB
-from lineagraph.connection import open_driver
+from conftest import unavailable
 from lineagraph.server import ManagedServer
 from lineagraph.server.ports import free_port
 
@@ -51,13 +50,9 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def store(server, tmp_path):
-    settings = server.connection_settings()
-    driver = open_driver(settings)
-    wipe(driver, settings.database)
-    db = GraphLineaDB(driver, database=settings.database, blobs=tmp_path / "blobs")
-    db.ensure_schema()
+    db = fresh_store(server.connection_settings(), tmp_path / "blobs")
     yield db
-    driver.close()
+    db.close()
 
 
 def kill_server(server: ManagedServer) -> None:
