@@ -950,6 +950,10 @@ def demo(obj: Context):
         "SET_BY*0..]->(:Node) RETURN p", markup=False)
 
 
+from .recorder.cli import run_command  # noqa: E402  (issue 15: recording)
+cli.add_command(run_command)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -1,0 +1,5 @@
+"""``python -m lineagraph ...`` runs the ``lineagraph`` command."""
+
+from .cli import main
+
+main()
