@@ -93,6 +93,12 @@ class Rewriter:
 
     def block(self, stmt: ast.stmt) -> list[ast.stmt]:
         site = self.site("block", stmt, code=self.text(stmt))
+        decorators = getattr(stmt, "decorator_list", [])
+        if decorators:  # a def's or class's location starts at `def`, after them
+            first = min(decorators, key=lambda d: (d.lineno, d.col_offset))
+            site.lineno, site.col_offset = first.lineno, first.col_offset - 1
+            lines = self.source.splitlines(keepends=True)
+            site.info["code"] = "".join(lines[site.lineno - 1:stmt.end_lineno]).strip("\n")
         site.names = names_of(stmt)
         enter = _located(ast.Expr(self.hook("block_enter", site, where=stmt)), stmt)
         exit_ = _located(ast.Expr(self.hook("block_exit", site, where=stmt)), stmt)

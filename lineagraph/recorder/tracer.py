@@ -39,6 +39,7 @@ from ..models import (
     get_new_id,
 )
 from . import effects, files
+from .api import ExternalState
 from .analysis import Reach, is_user_callable, is_user_class, reach_of
 from .objects import fingerprint, is_mutable, module_state, reachable, shares_state
 from .rewrite import Site
@@ -169,6 +170,8 @@ class Recorder:
     def bound_result(self, value: Any, node_id: str, inputs: set, implicit: list) -> None:
         """Before writing node ``node_id`` whose value is ``value``: if the object is
         already tracked, its history must stay among the node's ancestors."""
+        if isinstance(value, types.ModuleType):
+            return  # a module's state lives in its state objects (objects.module_state)
         current = self.latest(value)
         if current is not None and current not in inputs:
             implicit.append(current)
@@ -228,14 +231,17 @@ class Recorder:
     def _container_read(self, site, fn: str, obj, obj_node, value, key_node) -> str:
         inputs = {obj_node, key_node}
         implicit: list = []
-        if self.mutable(value):
+        if self.mutable(value) and not isinstance(value, ExternalState):
             self.bound_result(value, "", inputs, implicit)
         node = self.call_node(site, self.lookup(fn), [PositionalArgument(id=obj_node),
                                                       PositionalArgument(id=key_node)],
                               implicit=implicit)
         if fn == "getattr" and not self.mutable(value):
             self.getattr_source[node] = obj_node
-        if self.mutable(value):
+        if self.mutable(value) and isinstance(value, ExternalState) \
+                and self.latest(value) is not None:
+            pass  # lineapy.file_system stays its chain of changes, as in LineaPy
+        elif self.mutable(value):
             if isinstance(obj, types.ModuleType) or not self.mutable(obj):
                 self.track(value, node)
             else:
@@ -757,6 +763,8 @@ class Recorder:
             result = fn(*pos, _node_id=value_node, **kw)
         finally:
             self.in_call -= 1
+        if pos:  # the artifact is its first argument after mutations, as in LineaPy
+            positional = [PositionalArgument(id=value_node)] + positional[1:]
         self.site_node[s] = self.call_node(site, fn_node, positional, keyword)
         return result
 
