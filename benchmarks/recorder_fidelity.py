@@ -6,7 +6,7 @@ into one store). Then, for every artifact LineaPy saved (``expected.json``):
 
 1. saved:   our recording saved that name and version;
 2. value:   our value equals LineaPy's pickle;
-3. slice:   our slice, re-run by a fresh interpreter in a fresh copy of the folder,
+3. slice:   our slice (``get(name, version).get_code()``), re-run by a fresh interpreter in a fresh copy of the folder,
             recomputes our value (the slice keeps its ``save`` line; ``save`` there only
             hands the value back, ``get`` reads the store);
 4. length:  our slice is no longer than LineaPy's ``program_slice`` where LineaPy's
@@ -179,7 +179,6 @@ def rerun(case: Path, code: str, name: str, env: dict) -> tuple[str, object]:
 
 def check_case(db, case: Path, work: Path, env: dict) -> list[dict]:
     from lineagraph.errors import NotFoundError
-    from lineagraph.slicing import get_program_slice
 
     expected = json.loads((case / "expected.json").read_text())
     checks = json.loads((case / "slice_check.json").read_text())
@@ -213,13 +212,14 @@ def check_case(db, case: Path, work: Path, env: dict) -> list[dict]:
             theirs = pickle.load(handle)
         row["value_strict"] = equal(value, theirs, strict=True)
         row["value"] = row["value_strict"] or equal(value, theirs)
-        code = str(get_program_slice(db, artifacts=[(art["name"], art["version"])],
-                                     keep_lineapy_save=True))
+        from lineagraph.recorder.api import LineaArtifact
+        artifact = LineaArtifact(db, ours)  # what lineagraph.get(name, version) gives
+        code = artifact.get_code(keep_lineapy_save=True)
         status, again = rerun(case, code, art["name"], env)
         row["slice"] = status == "ok" and equal(again, value)
         if not row["slice"]:
             row["why"] = f"slice re-run: {status} {again if status != 'ok' else '(other value)'}"
-        plain = str(get_program_slice(db, artifacts=[(art["name"], art["version"])]))
+        plain = artifact.get_code()
         row["lines"] = normalised_lines(plain)
         row["lineapy_lines"] = normalised_lines(art["program_slice"])
         if lineapy_right.get((art["name"], art["version"]), False):

@@ -71,9 +71,12 @@ class LineaArtifact:
         return self._db.load_node_value(self.node_id, self.execution_id)
 
     def get_code(self, keep_lineapy_save: bool = False) -> str:
+        """The slice; a ``get(name)`` in it reads the version it read when recorded."""
         from ..slicing import get_program_slice
-        return str(get_program_slice(self._db, artifacts=[(self.name, self.version)],
-                                     keep_lineapy_save=keep_lineapy_save))
+        from .pinning import pin_gets
+        code = get_program_slice(self._db, artifacts=[(self.name, self.version)],
+                                 keep_lineapy_save=keep_lineapy_save)
+        return pin_gets(self._db, code)
 
     def get_session_code(self) -> str:
         session_id = self._db.get_node_by_id(self.node_id).session_id

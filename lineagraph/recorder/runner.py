@@ -87,6 +87,7 @@ def run(script: str, args: list[str], db, quiet: bool = False) -> RunResult:
     recorder = Recorder(sink, session_id, code, user_globals, sites,
                         {"file_system": api.file_system, "db": api.db})
     recorder.save_functions.add(id(api.save))
+    recorder.get_functions.add(id(api.get))
     files.install([str(db.blobs.root)])
 
     saved = _swap(module, path, args)

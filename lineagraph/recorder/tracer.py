@@ -71,6 +71,7 @@ class Recorder:
         self.pending_saves: list = []
         self.unpicklable_told = False
         self.save_functions: set[int] = set()
+        self.get_functions: set[int] = set()
 
     # -- nodes ----------------------------------------------------------------------------
     def loc(self, site: Site) -> SourceLocation:
@@ -369,6 +370,10 @@ class Recorder:
                   *plan.global_reads.values()}
         implicit = [n for n in plan.implicit if n not in inputs]
         implicit += self.file_reads(capture)
+        if id(fn) in self.get_functions and hasattr(result, "node_id"):
+            # the version read, and the artifact's node in its own session: lineage
+            # crosses sessions, and the slice can pin `get(name)` to what was read
+            implicit += [result.node_id, self.literal(result.version, None)]
         if self.mutable(result):
             self.bound_result(result, call_id, inputs | set(implicit), implicit)
         self.call_node(site, fn_node, positional, keyword, plan.global_reads, implicit,
