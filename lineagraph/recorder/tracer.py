@@ -159,6 +159,8 @@ class Recorder:
 
     def resolve(self, name: str, value: Any) -> str:
         node = self.bindings.get(name)
+        if isinstance(value, types.FunctionType) and self.latest(value) is not None:
+            return self.latest(value)  # a closure whose state changed
         if self.mutable(value):
             current = self.latest(value)
             if current is not None:
@@ -358,6 +360,7 @@ class Recorder:
         plan = self.plan(fn, fn_node, pos, kw)
         before = {id(obj): fingerprint(obj) for obj, _ in plan.candidates}
         outer_writes = {name: self.g.get(name, _MISSING) for name in plan.reach.stores}
+        closures = _closure_state(fn, self.g)
         capture = files.begin()
         self.in_call += 1
         try:
@@ -385,6 +388,10 @@ class Recorder:
                 changed.append(obj)
         for obj in changed:
             self.mutate(obj, call_id)
+        if closures is not None and closures[1] != _closure_state(fn, self.g)[1]:
+            # `nonlocal` state rebound: the function itself changed
+            self.ensure(closures[0], fn_node)
+            self.mutate(closures[0], call_id)
         self._containment(changed, plan.mutable_args)
         self.file_writes(capture, call_id, result)
         self.global_writes(plan.reach.stores, outer_writes, call_id, site)
@@ -821,6 +828,21 @@ class _Missing:
 
 
 _MISSING = _Missing()
+
+
+def _closure_state(fn: Any, user_globals: dict):
+    """(function, ids of its closure's contents) for a closure of the program."""
+    fn = getattr(fn, "__func__", fn)
+    if not isinstance(fn, types.FunctionType) or not fn.__closure__ \
+            or fn.__globals__ is not user_globals:
+        return None
+    state = []
+    for cell in fn.__closure__:
+        try:
+            state.append(id(cell.cell_contents))
+        except ValueError:
+            state.append(None)
+    return fn, state
 
 
 def _is_iterator(value: Any) -> bool:
