@@ -27,7 +27,8 @@ def pin_gets(db, code_slice) -> str:
                 versions[(loc.lineno, loc.end_col_offset)] = literals[-1].value
     if not versions:
         return str(code_slice)
-    source = nodes[0].source_location.source_code.code.split("\n") if nodes else []
+    located = next(n for n in nodes if n.source_location is not None)
+    source = located.source_location.source_code.code.split("\n")
     patched = {}
     for (lineno, end), version in versions.items():
         line = patched.get(lineno, source[lineno - 1])
