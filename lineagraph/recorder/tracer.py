@@ -18,8 +18,6 @@ more code, never less.
 from __future__ import annotations
 
 import builtins
-import datetime
-import itertools
 import operator
 import sys
 import types
@@ -28,7 +26,6 @@ from typing import Any, Optional
 from ..models import (
     CallNode,
     GlobalNode,
-    ImportNode,
     KeywordArgument,
     LiteralNode,
     LookupNode,
@@ -42,14 +39,18 @@ from . import effects, files
 from .api import ExternalState
 from .analysis import Reach, is_user_callable, is_user_class, reach_of
 from .objects import fingerprint, is_mutable, module_state, reachable, shares_state
+from .artifacts import ArtifactHooks
+from .common import _MISSING, _Plan, _is_iterator
+from .blocks import BlockHooks
 from .rewrite import Site
+from .statements import StatementHooks
 
 _LITERALS = (str, int, float, bool, bytes, type(None), type(Ellipsis))
 _OPS = {"not_in": lambda a, b: a not in b, "contains": lambda a, b: a in b}
 _SCOPE_BUILTINS = {id(f): f for f in (globals, locals, vars, dir, eval, exec)}
 
 
-class Recorder:
+class Recorder(StatementHooks, BlockHooks, ArtifactHooks):
     def __init__(self, sink, session_id: str, code: SourceCode, user_globals: dict,
                  sites: list[Site], external: dict):
         self.sink = sink
@@ -522,312 +523,8 @@ class Recorder:
             if self.mutable(now):
                 self.track(now, node)
 
-    # -- statements -------------------------------------------------------------------------
-    def bind(self, s: int, name: str) -> None:
-        node = self.site_node[s]
-        self._bind_name(name, node)
-        value = self.g.get(name, _MISSING)
-        if value is not _MISSING and self.mutable(value):
-            self.track(value, node)
-
-    def _bind_name(self, name: str, node: str) -> None:
-        self.bindings[name] = node
-        self.sink.variable(node, name)
-
-    def stash(self, s: int, value: Any) -> None:
-        self.stashed_values[s] = value
-        self.site_node[s] = self.node_of(self.sites[s].children[0])
-
-    def stashed(self, s: int) -> Any:
-        return self.stashed_values[s]
-
-    def unpack(self, s: int, value: Any) -> None:
-        site = self.sites[s]
-        count, star = site.info["count"], site.info["star"]
-        if star is None:
-            items = list(itertools.islice(iter(value), count + 1))
-            if len(items) > count:
-                raise ValueError(f"too many values to unpack (expected {count})")
-            if len(items) < count:
-                raise ValueError(f"not enough values to unpack (expected {count}, "
-                                 f"got {len(items)})")
-        else:
-            flat = list(value)
-            if len(flat) < count - 1:
-                raise ValueError(f"not enough values to unpack (expected at least "
-                                 f"{count - 1}, got {len(flat)})")
-            after = count - 1 - star
-            items = flat[:star] + [flat[star:len(flat) - after]] + flat[len(flat) - after:]
-        source = self.node_of(site.children[0])
-        node = self.call_node(site, self.lookup("l_unpack_sequence"),
-                              [PositionalArgument(id=source),
-                               PositionalArgument(id=self.literal(count, site))])
-        if _is_iterator(value):
-            self.mutate(value, node)
-        self.stashed_values[s] = (value, items)
-        self.site_node[s] = node
-
-    def item(self, s: int) -> Any:
-        site = self.sites[s]
-        parent = site.children[0]
-        container, items = self.stashed_values[parent]
-        value = items[site.info["index"]]
-        inputs = {self.site_node[parent]}
-        implicit: list = []
-        if self.mutable(value):
-            self.bound_result(value, "", inputs, implicit)
-        node = self.call_node(site, self.lookup("getitem"),
-                              [PositionalArgument(id=self.site_node[parent]),
-                               PositionalArgument(id=self.literal(site.info["index"], site))],
-                              implicit=implicit)
-        self.adopt(value, node, [container] if self.mutable(container) else [])
-        if self.mutable(value) and self.mutable(container):
-            self.view(container, value)
-        self.site_node[s] = node
-        return value
-
-    def setattr_(self, s: int, obj: Any, value: Any) -> None:
-        site = self.sites[s]
-        setattr(obj, site.info["attr"], value)
-        self._store(site, s, "setattr", obj, [self.node_of(site.children[0]),
-                                              self.literal(site.info["attr"], site),
-                                              self.node_of(site.children[1])], value)
-
-    def setitem_(self, s: int, obj: Any, index: Any, value: Any) -> None:
-        site = self.sites[s]
-        obj[index] = value
-        self._store(site, s, "setitem", obj, [self.node_of(c) for c in site.children], value)
-
-    def delattr_(self, s: int, obj: Any) -> None:
-        site = self.sites[s]
-        delattr(obj, site.info["attr"])
-        self._store(site, s, "delattr", obj, [self.node_of(site.children[0]),
-                                              self.literal(site.info["attr"], site)], None)
-
-    def delitem_(self, s: int, obj: Any, index: Any) -> None:
-        site = self.sites[s]
-        del obj[index]
-        self._store(site, s, "delitem", obj, [self.node_of(c) for c in site.children], None)
-
-    def _store(self, site, s, fn: str, obj, args: list, value) -> None:
-        node = self.call_node(site, self.lookup(fn), [PositionalArgument(id=a) for a in args])
-        if self.mutable(obj):
-            self.ensure(obj, args[0])
-            self.mutate(obj, node)
-            if value is not None and self.mutable(value):
-                self.ensure(value, args[-1])
-                self.view(obj, value)
-        self.site_node[s] = node
-
-    def delname(self, s: int) -> None:
-        self.bindings.pop(self.sites[s].info["name"], None)
-
-    def imported(self, s: int) -> None:
-        from .imports import record_import
-        record_import(self, self.sites[s])
-
-    # -- blocks and opaque expressions ------------------------------------------------------
-    def enter(self, s: int) -> None:
-        site = self.sites[s]
-        if site.kind == "lazy":
-            for child in site.children:
-                self.site_node[child] = None
-            return None
-        self.entered[s] = self._prepare(site)
-        return None
-
-    def lazy(self, s: int, _entered: None, value: Any) -> Any:
-        site = self.sites[s]
-        ran = [PositionalArgument(id=self.site_node[c]) for c in site.children
-               if self.site_node[c] is not None]
-        node = self.call_node(site, self.lookup(f"l_{site.info['op']}"), ran)
-        if self.mutable(value):
-            self.track(value, node)
-        self.site_node[s] = node
-        return value
-
-    def opaque(self, s: int, _entered: None, value: Any) -> Any:
-        self.site_node[s] = self._finish(self.sites[s], self.entered.pop(s), "l_eval", value)
-        return value
-
-    def block_enter(self, s: int) -> None:
-        self.entered[s] = self._prepare(self.sites[s])
-
-    def block_exit(self, s: int) -> None:
-        state = self.entered.pop(s, None)
-        if state is not None:
-            self.site_node[s] = self._finish(self.sites[s], state, "l_exec_statement",
-                                             _MISSING)
-
-    def _prepare(self, site: Site) -> dict:
-        names = site.names
-        plan = _Plan()
-        reads: dict[str, str] = {}
-        seen: set[int] = set()
-        values = []
-        for name in names.reads:
-            if name not in self.g:
-                continue
-            value = self.g[name]
-            values.append(value)
-            if name in self.bindings or self.mutable(value):
-                reads[name] = self.resolve(name, value)
-            if isinstance(value, types.ModuleType):
-                for state in module_state(value):
-                    latest = self.ensure(state, reads.get(name) or self.lookup(name))
-                    plan.implicit.append(latest)
-                    if id(state) not in seen:
-                        seen.add(id(state))
-                        plan.candidates.append((state, latest))
-            elif self.mutable(value) and id(value) not in seen:
-                seen.add(id(value))
-                plan.candidates.append((value, reads[name]))
-        reach = reach_of([v for v in values if is_user_callable(v, self.g)], self.g)
-        for name in sorted(reach.loads):
-            if name in self.g and name not in reads:
-                value = self.g[name]
-                if name in self.bindings or self.mutable(value):
-                    reads[name] = self.resolve(name, value)
-                if self.mutable(value) and id(value) not in seen:
-                    seen.add(id(value))
-                    if isinstance(value, types.ModuleType):
-                        for state in module_state(value):
-                            latest = self.ensure(state, reads[name])
-                            plan.implicit.append(latest)
-                            plan.candidates.append((state, latest))
-                    else:
-                        plan.candidates.append((value, reads[name]))
-        for held in reach.held:
-            if self.mutable(held) and id(held) not in seen and \
-                    not isinstance(held, types.ModuleType):
-                seen.add(id(held))
-                plan.candidates.append((held, None))
-        binds = list(names.binds) + sorted(reach.stores)
-        state = {
-            "reads": reads, "plan": plan, "binds": binds, "star": names.star_import,
-            "before": {n: self.g.get(n, _MISSING) for n in binds},
-            "keys": set(self.g) if names.star_import else None,
-            "fingerprints": {id(o): fingerprint(o) for o, _ in plan.candidates},
-        }
-        state["capture"] = files.begin()
-        return state
-
-    def _finish(self, site: Site, state: dict, helper: str, value: Any) -> str:
-        files.end(state["capture"])
-        plan: _Plan = state["plan"]
-        reads = state["reads"]
-        call_id = get_new_id()
-        inputs = set(reads.values())
-        implicit = [n for n in plan.implicit if n not in inputs]
-        implicit += self.file_reads(state["capture"])
-        binds = list(state["binds"])
-        if state["star"]:
-            binds += sorted(set(self.g) - state["keys"])
-        before = state["before"]
-        new_names = []
-        for name in dict.fromkeys(binds):
-            now = self.g.get(name, _MISSING)
-            if now is before.get(name, _MISSING):
-                continue
-            new_names.append(name)
-            if now is not _MISSING and self.mutable(now):
-                self.bound_result(now, call_id, inputs | set(implicit), implicit)
-        if value is not _MISSING and self.mutable(value):
-            self.bound_result(value, call_id, inputs | set(implicit), implicit)
-        code = self.literal(site.info["code"], None)
-        self.call_node(site, self.lookup(helper), [PositionalArgument(id=code)], (), reads,
-                       implicit, node_id=call_id)
-        for obj, _ in plan.candidates:
-            fp = state["fingerprints"][id(obj)]
-            if fp is None or fp != fingerprint(obj):
-                self.mutate(obj, call_id)
-        self.file_writes(state["capture"], call_id, None)
-        holders = [o for o, _ in plan.candidates]
-        for name in new_names:
-            now = self.g.get(name, _MISSING)
-            if now is _MISSING:
-                self.bindings.pop(name, None)
-                continue
-            node = self.write(GlobalNode(id=get_new_id(), session_id=self.session_id,
-                                         name=name, call_id=call_id,
-                                         source_location=self.loc(site)))
-            self._bind_name(name, node)
-            self.adopt(now, node, holders)
-        if value is not _MISSING:
-            self.adopt(value, call_id, holders)
-        self._flush_saves(call_id)
-        return call_id
-
-    # -- artifacts --------------------------------------------------------------------------
-    def _save_call(self, site, s, fn, pos, kw, fn_node, positional, keyword, arg_children,
-                   keys, kw_children) -> Any:
-        if pos:
-            value_node = self.node_of(arg_children[0])
-        elif "value" in kw:
-            value_node = self.node_of(kw_children[keys.index("value")])
-        else:
-            return fn(*pos, **kw)  # let it raise its own TypeError
-        value = pos[0] if pos else kw["value"]
-        if self.mutable(value):
-            value_node = self.ensure(value, value_node)
-        self.in_call += 1
-        try:
-            result = fn(*pos, _node_id=value_node, **kw)
-        finally:
-            self.in_call -= 1
-        if pos:  # the artifact is its first argument after mutations, as in LineaPy
-            positional = [PositionalArgument(id=value_node)] + positional[1:]
-        self.site_node[s] = self.call_node(site, fn_node, positional, keyword)
-        return result
-
-    def save_artifact(self, value: Any, name: str, node_id: Optional[str]):
-        """Called by ``save``: with the node of the value when the call was traced;
-        from inside a function or block, the artifact waits for that statement's node."""
-        date = datetime.datetime.now()
-        if node_id is None:
-            self.pending_saves.append((value, name, date))
-            return _PendingArtifact(name)
-        artifact, why = self.sink.save(name, node_id, value, date)
-        if why is not None:
-            print(f"lineagraph: the value of artifact {name!r} cannot be pickled ({why}); "
-                  "its artifact and lineage are saved without a value", file=sys.stderr)
-        return artifact
-
-    def _flush_saves(self, node_id: str) -> None:
-        pending, self.pending_saves = self.pending_saves, []
-        for value, name, date in pending:
-            artifact, why = self.sink.save(name, node_id, value, date)
-            if why is not None:
-                print(f"lineagraph: the value of artifact {name!r} cannot be pickled "
-                      f"({why}); its artifact and lineage are saved without a value",
-                      file=sys.stderr)
-
     def finish(self) -> None:
         self.sink.flush()
-
-
-class _PendingArtifact:
-    def __init__(self, name: str):
-        self.name = name
-
-
-class _Plan:
-    def __init__(self) -> None:
-        self.candidates: list = []     # (object, node) pairs to fingerprint
-        self.known_mutated: list = []
-        self.mutable_args: list = []
-        self.global_reads: dict = {}
-        self.implicit: list = []
-        self.reach = Reach()
-        self.view_all = False
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-_MISSING = _Missing()
 
 
 def _closure_state(fn: Any, user_globals: dict):
@@ -843,11 +540,6 @@ def _closure_state(fn: Any, user_globals: dict):
         except ValueError:
             state.append(None)
     return fn, state
-
-
-def _is_iterator(value: Any) -> bool:
-    return hasattr(type(value), "__next__") and hasattr(type(value), "__iter__") \
-        and not isinstance(value, (str, bytes))
 
 
 def _scoped(fn, user_globals: dict, nargs: int):
