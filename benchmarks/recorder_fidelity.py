@@ -16,7 +16,8 @@ The store is the one lineagraph is configured for (``NEO4J_*`` or the managed se
 ``LINEAGRAPH_HOME``). Before each case, every version of the names it saves is deleted,
 so versions are numbered as in LineaPy: use a store of your own for this.
 
-    python benchmarks/recorder_fidelity.py [--cases DIR] [CASE ...]
+    pip install '.[fidelity]'
+    python benchmarks/recorder_fidelity.py [--cases-dir DIR] [CASE ...]
 """
 
 from __future__ import annotations
