@@ -414,10 +414,19 @@ def _list(items: list, where: ast.AST) -> ast.expr:
 
 
 def _located(new: ast.AST, where: ast.AST) -> Any:
-    for node in ast.walk(new):
-        if "lineno" in node._attributes and not hasattr(node, "lineno"):
+    """Give ``where``'s location to the nodes of ``new`` that have none. A node that
+    has one was parsed or located already, and so were the nodes under it: the walk
+    stops there (walking them again made rewriting quadratic in expression depth;
+    ``fix_missing_locations`` at the end still covers anything missed)."""
+    todo = [new]
+    while todo:
+        node = todo.pop()
+        if "lineno" in node._attributes:
+            if hasattr(node, "lineno"):
+                continue
             ast.copy_location(node, where)
-    return ast.copy_location(new, where) if not hasattr(new, "lineno") else new
+        todo.extend(ast.iter_child_nodes(node))
+    return new
 
 
 def rewrite(tree: ast.Module, source: str) -> tuple[ast.Module, list[Site]]:
