@@ -10,6 +10,7 @@ from typing import Any
 from ..models import GlobalNode, PositionalArgument, get_new_id
 from . import files
 from .analysis import is_user_callable, reach_of
+from .artifacts import _Open
 from .common import _MISSING, _Plan
 from .objects import fingerprint, module_state
 from .rewrite import Site
@@ -99,16 +100,24 @@ class BlockHooks:
             "fingerprints": {id(o): fingerprint(o) for o, _ in plan.candidates},
         }
         state["capture"] = files.begin()
+        helper = "l_exec_statement" if site.kind == "block" else "l_eval"
+        code = self.literal(site.info["code"], None)
+        state["code"], state["helper"] = code, helper
+        state["open"] = _Open(site, self.lookup(helper), [PositionalArgument(id=code)], (),
+                              reads, plan.implicit, state["capture"])
+        self.open_frames.append(state["open"])
         return state
 
     def _finish(self, site: Site, state: dict, helper: str, value: Any) -> str:
         files.end(state["capture"])
+        if state["open"] in self.open_frames:
+            self.open_frames.remove(state["open"])
         plan: _Plan = state["plan"]
         reads = state["reads"]
         call_id = get_new_id()
         inputs = set(reads.values())
         implicit = [n for n in plan.implicit if n not in inputs]
-        implicit += self.file_reads(state["capture"])
+        implicit += self.file_reads(state["capture"]) + state["open"].early
         binds = list(state["binds"])
         if state["star"]:
             binds += sorted(set(self.g) - state["keys"])
@@ -123,9 +132,8 @@ class BlockHooks:
                 self.bound_result(now, call_id, inputs | set(implicit), implicit)
         if value is not _MISSING and self.mutable(value):
             self.bound_result(value, call_id, inputs | set(implicit), implicit)
-        code = self.literal(site.info["code"], None)
-        self.call_node(site, self.lookup(helper), [PositionalArgument(id=code)], (), reads,
-                       implicit, node_id=call_id)
+        self.call_node(site, self.lookup(helper), [PositionalArgument(id=state["code"])], (),
+                       reads, implicit, node_id=call_id)
         for obj, _ in plan.candidates:
             fp = state["fingerprints"][id(obj)]
             if fp is None or fp != fingerprint(obj):

@@ -36,6 +36,7 @@ _UNARY = {ast.UAdd: "pos", ast.USub: "neg", ast.Not: "not_", ast.Invert: "invert
 _COMPARE = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt",
             ast.GtE: "ge", ast.Is: "is_", ast.IsNot: "is_not", ast.In: "contains",
             ast.NotIn: "not_in"}
+_LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 _SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.Import,
            ast.ImportFrom, ast.Pass)
 _OPAQUE = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
@@ -72,10 +73,14 @@ class Rewriter:
         return s
 
     def hook(self, name: str, site: Site, *args: ast.expr, where: ast.AST) -> ast.expr:
-        call = ast.Call(
-            func=ast.Attribute(value=ast.Name(HOOKS, ast.Load()), attr=name, ctx=ast.Load()),
-            args=[ast.Constant(site.id), *args], keywords=[])
-        return _located(call, where)
+        loc = {k: getattr(where, k) for k in _LOCATION}  # built located: no walk needed
+        for arg in args:
+            if not hasattr(arg, "lineno"):
+                _located(arg, where)
+        return ast.Call(
+            func=ast.Attribute(value=ast.Name(HOOKS, ast.Load(), **loc), attr=name,
+                               ctx=ast.Load(), **loc),
+            args=[ast.Constant(site.id, **loc), *args], keywords=[], **loc)
 
     def text(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.source, node) or ast.unparse(node)
