@@ -13,6 +13,7 @@ from .errors import (  # noqa: E402
     StoreUnavailableError,
 )
 from .store import GraphLineaDB, parse_artifact_version  # noqa: E402
+from .recorder.api import artifact_store, db, delete, file_system, get, save  # noqa: E402
 
 __all__ = [
     "GraphLineaDB",
@@ -22,4 +23,10 @@ __all__ = [
     "DuplicateError",
     "CorruptBlobError",
     "StoreUnavailableError",
+    "save",
+    "get",
+    "delete",
+    "artifact_store",
+    "file_system",
+    "db",
 ]

@@ -23,7 +23,7 @@ from rich.markup import escape
 
 from ..errors import LineagraphError
 # the command modules register their commands on `cli` when imported
-from . import artifacts, browser, demo, lineage, maintenance, server, sessions  # noqa: F401
+from . import artifacts, browser, demo, lineage, maintenance, record, server, sessions  # noqa: F401
 from .app import cli
 from .render import err_console
 

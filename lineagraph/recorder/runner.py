@@ -1,0 +1,184 @@
+"""Run a script as ``python script.py ARGS`` would, recording it.
+
+Same ``sys.argv``, ``sys.path[0]``, ``__name__ == "__main__"``, working directory, output,
+exit code and exceptions (tracebacks show the user's lines; the recorder's frames are
+taken out). The script is read and parsed before the store is touched, so a missing or
+broken script leaves nothing behind; the store is checked before anything runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import datetime
+import os
+import platform
+import sys
+import time
+import traceback
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..models import Execution, SessionContext, SessionType, SourceCode, get_new_id
+from . import api, files
+from .rewrite import HOOKS, rewrite
+from .sink import Sink
+from .tracer import Recorder
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    session_id: Optional[str] = None
+    nodes: int = 0
+    artifacts: int = 0
+    seconds: float = 0.0
+
+
+class ScriptError(Exception):
+    """The script cannot be read or parsed; ``exit_code`` is Python's."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def load(script: str) -> tuple[Path, str, ast.Module]:
+    path = Path(script)
+    try:
+        source = path.read_bytes()
+    except OSError as err:
+        raise ScriptError(f"{Path(sys.executable).name}: can't open file "
+                          f"{str(path.absolute())!r}: [Errno {err.errno}] {err.strerror}", 2)
+    try:
+        tree = ast.parse(source, filename=str(path))
+        text = source.decode("utf-8") if not source.startswith(b"\xef\xbb\xbf") \
+            else source[3:].decode("utf-8")
+    except (SyntaxError, ValueError, UnicodeDecodeError) as err:
+        raise ScriptError("".join(traceback.format_exception_only(type(err), err)), 1)
+    return path, text, tree
+
+
+def run(script: str, args: list[str], db, quiet: bool = False) -> RunResult:
+    """Record ``script`` into ``db`` (a GraphLineaDB); return what happened."""
+    started = time.perf_counter()
+    path, source, tree = load(script)
+    new_tree, sites = rewrite(tree, source)
+    code_obj = compile(new_tree, str(path), "exec")
+
+    session_id, execution_id = get_new_id(), get_new_id()
+    now = datetime.datetime.now()
+    code = SourceCode(id=get_new_id(), code=source, location=path.resolve())
+    sink = Sink(db)
+    sink.begin(SessionContext(id=session_id, environment_type=SessionType.SCRIPT,
+                              python_version=platform.python_version(), creation_time=now,
+                              working_directory=os.getcwd(), execution_id=execution_id),
+               Execution(id=execution_id, timestamp=now), code)
+
+    module = types.ModuleType("__main__")
+    module.__file__ = str(path)
+    module.__builtins__ = builtins
+    module.__cached__ = None
+    user_globals = module.__dict__
+    recorder = Recorder(sink, session_id, code, user_globals, sites,
+                        {"file_system": api.file_system, "db": api.db})
+    recorder.save_functions.add(id(api.save))
+    recorder.get_functions.add(id(api.get))
+    files.install([str(db.blobs.root)])
+
+    saved = _swap(module, path, args)
+    setattr(builtins, HOOKS, recorder)
+    api._active.update(recorder=recorder, db=db)
+    exit_code = 0
+    try:
+        exec(code_obj, user_globals)
+    except SystemExit as done:
+        exit_code = _exit_code(done)
+    except KeyboardInterrupt as err:
+        _print_user_error(err)
+        exit_code = 130
+    except BaseException as err:  # the program's own error: as Python shows it
+        _print_user_error(err)
+        exit_code = 1
+    finally:
+        api._active.update(recorder=None, db=None)
+        if getattr(builtins, HOOKS, None) is recorder:
+            delattr(builtins, HOOKS)
+        _restore(saved)
+        sys.stdout.flush()
+        recorder.finish()
+    result = RunResult(exit_code, session_id, sink.nodes, sink.artifacts,
+                       time.perf_counter() - started)
+    if not quiet:
+        print(f"lineagraph: recorded session {session_id} ({result.nodes} nodes, "
+              f"{result.artifacts} artifacts saved) in {result.seconds:.2f} s",
+              file=sys.stderr)
+    return result
+
+
+def _swap(module, path: Path, args: list[str]) -> dict:
+    saved = {"argv": sys.argv, "path0": sys.path[0] if sys.path else None,
+             "main": sys.modules.get("__main__"), "lineapy": sys.modules.get("lineapy")}
+    sys.argv = [str(path)] + list(args)
+    script_dir = str(path.resolve().parent)
+    if sys.path:
+        sys.path[0] = script_dir
+    else:
+        sys.path.insert(0, script_dir)
+    sys.modules["__main__"] = module
+    sys.modules["lineapy"] = api.lineapy_shim()
+    return saved
+
+
+def _restore(saved: dict) -> None:
+    sys.argv = saved["argv"]
+    if saved["path0"] is not None and sys.path:
+        sys.path[0] = saved["path0"]
+    if saved["main"] is not None:
+        sys.modules["__main__"] = saved["main"]
+    if saved["lineapy"] is not None:
+        sys.modules["lineapy"] = saved["lineapy"]
+    else:
+        sys.modules.pop("lineapy", None)
+
+
+def _exit_code(done: SystemExit) -> int:
+    code = done.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _strip(err: BaseException, seen: set) -> None:
+    """Take the recorder's and the runner's frames out of a traceback (and of the
+    exceptions chained to it)."""
+    if id(err) in seen:
+        return
+    seen.add(id(err))
+    tb = err.__traceback__
+    kept = []
+    while tb is not None:
+        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_HERE):
+            kept.append(tb)
+        tb = tb.tb_next
+    for first, second in zip(kept, kept[1:]):
+        first.tb_next = second
+    if kept:
+        kept[-1].tb_next = None
+    err.__traceback__ = kept[0] if kept else None
+    for chained in (err.__cause__, err.__context__):
+        if chained is not None:
+            _strip(chained, seen)
+
+
+def _print_user_error(err: BaseException) -> None:
+    _strip(err, set())
+    sys.stdout.flush()
+    sys.excepthook(type(err), err, err.__traceback__)
