@@ -46,6 +46,12 @@ _active: dict[str, Any] = {"recorder": None, "db": None}
 _plain: dict[str, Any] = {"db": None}
 
 
+def activate(recorder: Any = None, db: Any = None) -> None:
+    """Point save/get/... at a running recording (the runner's start), or back at plain
+    Python (``activate()``, at its end)."""
+    _active.update(recorder=recorder, db=db)
+
+
 def _store():
     if _active["db"] is not None:
         return _active["db"]

@@ -7,7 +7,7 @@ import sys
 from typing import Any, Optional
 
 from ..models import PositionalArgument
-from .common import _PendingArtifact
+from .common import PendingArtifact
 
 
 class ArtifactHooks:
@@ -43,13 +43,13 @@ class ArtifactHooks:
             node_id = self._early_node(self.open_frames[-1])
         if node_id is None:  # save called by no statement of the program (atexit, ...)
             self.pending_saves.append((value, name, date))
-            return _PendingArtifact(name)
+            return PendingArtifact(name)
         artifact, why = self.sink.save(name, node_id, value, date)
         if why is not None:
             self._unpicklable(name, why)
         return artifact
 
-    def _early_node(self, frame: "_Open") -> str:
+    def _early_node(self, frame: "OpenStatement") -> str:
         inputs = {frame.function_id, *(p.id for p in frame.positional),
                   *(k.value for k in frame.keyword), *frame.reads.values()}
         implicit = [n for n in frame.implicit + self.file_reads(frame.capture)
@@ -71,7 +71,7 @@ class ArtifactHooks:
               "its artifact and lineage are saved without a value", file=sys.stderr)
 
 
-class _Open:
+class OpenStatement:
     """A statement running (a call, block or opaque expression) whose node is not
     written yet: what its node will read, for the early nodes of saves inside it."""
 

@@ -10,8 +10,8 @@ from typing import Any
 from ..models import GlobalNode, PositionalArgument, get_new_id
 from . import files
 from .analysis import is_user_callable, reach_of
-from .artifacts import _Open
-from .common import _MISSING, _Plan
+from .artifacts import OpenStatement
+from .common import MISSING, Plan
 from .objects import fingerprint, module_state
 from .rewrite import Site
 
@@ -47,11 +47,11 @@ class BlockHooks:
         state = self.entered.pop(s, None)
         if state is not None:
             self.site_node[s] = self._finish(self.sites[s], state, "l_exec_statement",
-                                             _MISSING)
+                                             MISSING)
 
     def _prepare(self, site: Site) -> dict:
         names = site.names
-        plan = _Plan()
+        plan = Plan()
         reads: dict[str, str] = {}
         seen: set[int] = set()
         values = []
@@ -95,7 +95,7 @@ class BlockHooks:
         binds = list(names.binds) + sorted(reach.stores)
         state = {
             "reads": reads, "plan": plan, "binds": binds, "star": names.star_import,
-            "before": {n: self.g.get(n, _MISSING) for n in binds},
+            "before": {n: self.g.get(n, MISSING) for n in binds},
             "keys": set(self.g) if names.star_import else None,
             "fingerprints": {id(o): fingerprint(o) for o, _ in plan.candidates},
         }
@@ -103,7 +103,7 @@ class BlockHooks:
         helper = "l_exec_statement" if site.kind == "block" else "l_eval"
         code = self.literal(site.info["code"], None)
         state["code"], state["helper"] = code, helper
-        state["open"] = _Open(site, self.lookup(helper), [PositionalArgument(id=code)], (),
+        state["open"] = OpenStatement(site, self.lookup(helper), [PositionalArgument(id=code)], (),
                               reads, plan.implicit, state["capture"])
         self.open_frames.append(state["open"])
         return state
@@ -112,7 +112,7 @@ class BlockHooks:
         files.end(state["capture"])
         if state["open"] in self.open_frames:
             self.open_frames.remove(state["open"])
-        plan: _Plan = state["plan"]
+        plan: Plan = state["plan"]
         reads = state["reads"]
         call_id = get_new_id()
         inputs = set(reads.values())
@@ -124,13 +124,13 @@ class BlockHooks:
         before = state["before"]
         new_names = []
         for name in dict.fromkeys(binds):
-            now = self.g.get(name, _MISSING)
-            if now is before.get(name, _MISSING):
+            now = self.g.get(name, MISSING)
+            if now is before.get(name, MISSING):
                 continue
             new_names.append(name)
-            if now is not _MISSING and self.mutable(now):
+            if now is not MISSING and self.mutable(now):
                 self.bound_result(now, call_id, inputs | set(implicit), implicit)
-        if value is not _MISSING and self.mutable(value):
+        if value is not MISSING and self.mutable(value):
             self.bound_result(value, call_id, inputs | set(implicit), implicit)
         self.call_node(site, self.lookup(helper), [PositionalArgument(id=state["code"])], (),
                        reads, implicit, node_id=call_id)
@@ -141,16 +141,16 @@ class BlockHooks:
         self.file_writes(state["capture"], call_id, None)
         holders = [o for o, _ in plan.candidates]
         for name in new_names:
-            now = self.g.get(name, _MISSING)
-            if now is _MISSING:
+            now = self.g.get(name, MISSING)
+            if now is MISSING:
                 self.bindings.pop(name, None)
                 continue
             node = self.write(GlobalNode(id=get_new_id(), session_id=self.session_id,
                                          name=name, call_id=call_id,
                                          source_location=self.loc(site)))
-            self._bind_name(name, node)
+            self.bind_name(name, node)
             self.adopt(now, node, holders)
-        if value is not _MISSING:
+        if value is not MISSING:
             self.adopt(value, call_id, holders)
         self._flush_saves(call_id)
         return call_id

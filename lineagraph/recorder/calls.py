@@ -13,8 +13,8 @@ from typing import Any, Optional
 from ..models import GlobalNode, KeywordArgument, PositionalArgument, get_new_id
 from . import effects, files
 from .analysis import Reach, is_user_callable, is_user_class, reach_of
-from .artifacts import _Open
-from .common import _MISSING, _Plan, _is_iterator
+from .artifacts import OpenStatement
+from .common import MISSING, Plan, is_iterator
 from .objects import fingerprint, module_state, reachable, shares_state
 from .rewrite import Site
 
@@ -79,10 +79,10 @@ class CallHooks:
         keyword = keyword or []
         plan = self.plan(fn, fn_node, pos, kw)
         before = {id(obj): fingerprint(obj) for obj, _ in plan.candidates}
-        outer_writes = {name: self.g.get(name, _MISSING) for name in plan.reach.stores}
+        outer_writes = {name: self.g.get(name, MISSING) for name in plan.reach.stores}
         closures = _closure_state(fn, self.g)
         capture = files.begin()
-        frame = _Open(site, fn_node, positional, keyword, plan.global_reads, plan.implicit,
+        frame = OpenStatement(site, fn_node, positional, keyword, plan.global_reads, plan.implicit,
                       capture)
         self.open_frames.append(frame)
         self.in_call += 1
@@ -139,8 +139,8 @@ class CallHooks:
                         and shares_state(mine, reachable(other)):
                     self.view(obj, other)
 
-    def plan(self, fn, fn_node: str, pos: list, kw: dict) -> "_Plan":
-        plan = _Plan()
+    def plan(self, fn, fn_node: str, pos: list, kw: dict) -> "Plan":
+        plan = Plan()
         values = pos + list(kw.values())
         plan.mutable_args = [v for v in values if self.mutable(v)]
         owner = getattr(fn, "__self__", None)
@@ -153,7 +153,7 @@ class CallHooks:
             plan.mutable_args.insert(0, owner)
         else:
             owner = None
-        active = [v for v in values if _is_iterator(v) or is_user_callable(v, self.g)]
+        active = [v for v in values if is_iterator(v) or is_user_callable(v, self.g)]
         user = is_user_callable(fn, self.g) or (
             owner is not None and is_user_class(type(owner), self.g))
         if not user and not active:
@@ -199,7 +199,7 @@ class CallHooks:
                 self.ensure(held, fn_node)
                 candidate(held, fn_node)
         for value in values:
-            if _is_iterator(value):
+            if is_iterator(value):
                 plan.known_mutated.append(value)
         return plan
 
@@ -233,16 +233,16 @@ class CallHooks:
 
     def global_writes(self, names, before: dict, call_id: str, site: Site) -> None:
         for name in sorted(names):
-            now = self.g.get(name, _MISSING)
-            if now is before.get(name, _MISSING):
+            now = self.g.get(name, MISSING)
+            if now is before.get(name, MISSING):
                 continue
-            if now is _MISSING:
+            if now is MISSING:
                 self.bindings.pop(name, None)
                 continue
             node = self.write(GlobalNode(id=get_new_id(), session_id=self.session_id,
                                          name=name, call_id=call_id,
                                          source_location=self.loc(site)))
-            self._bind_name(name, node)
+            self.bind_name(name, node)
             if self.mutable(now):
                 self.track(now, node)
 

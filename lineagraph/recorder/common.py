@@ -7,12 +7,12 @@ from typing import Any
 from .analysis import Reach
 
 
-class _PendingArtifact:
+class PendingArtifact:
     def __init__(self, name: str):
         self.name = name
 
 
-class _Plan:
+class Plan:
     def __init__(self) -> None:
         self.candidates: list = []     # (object, node) pairs to fingerprint
         self.known_mutated: list = []
@@ -23,14 +23,14 @@ class _Plan:
         self.view_all = False
 
 
-class _Missing:
+class Missing:
     def __repr__(self) -> str:
         return "<missing>"
 
 
-_MISSING = _Missing()
+MISSING = Missing()
 
 
-def _is_iterator(value: Any) -> bool:
+def is_iterator(value: Any) -> bool:
     return hasattr(type(value), "__next__") and hasattr(type(value), "__iter__") \
         and not isinstance(value, (str, bytes))

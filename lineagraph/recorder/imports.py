@@ -85,7 +85,7 @@ def _import_node(rec, site, name: str) -> str:
 
 
 def _bind(rec, bound: str, node: str) -> None:
-    rec._bind_name(bound, node)
+    rec.bind_name(bound, node)
     value = rec.g.get(bound)
     if value is not None and rec.mutable(value):
         rec.track(value, node)  # a module re-imported: the new line defines the name

@@ -92,7 +92,7 @@ def run(script: str, args: list[str], db, quiet: bool = False) -> RunResult:
 
     saved = _swap(module, path, args)
     setattr(builtins, HOOKS, recorder)
-    api._active.update(recorder=recorder, db=db)
+    api.activate(recorder=recorder, db=db)
     exit_code = 0
     try:
         exec(code_obj, user_globals)
@@ -105,7 +105,7 @@ def run(script: str, args: list[str], db, quiet: bool = False) -> RunResult:
         _print_user_error(err)
         exit_code = 1
     finally:
-        api._active.update(recorder=None, db=None)
+        api.activate()
         if getattr(builtins, HOOKS, None) is recorder:
             delattr(builtins, HOOKS)
         _restore(saved)

@@ -6,18 +6,18 @@ import itertools
 from typing import Any
 
 from ..models import PositionalArgument
-from .common import _MISSING, _is_iterator
+from .common import MISSING, is_iterator
 
 
 class StatementHooks:
     def bind(self, s: int, name: str) -> None:
         node = self.site_node[s]
-        self._bind_name(name, node)
-        value = self.g.get(name, _MISSING)
-        if value is not _MISSING and self.mutable(value):
+        self.bind_name(name, node)
+        value = self.g.get(name, MISSING)
+        if value is not MISSING and self.mutable(value):
             self.track(value, node)
 
-    def _bind_name(self, name: str, node: str) -> None:
+    def bind_name(self, name: str, node: str) -> None:
         self.bindings[name] = node
         self.sink.variable(node, name)
 
@@ -49,7 +49,7 @@ class StatementHooks:
         node = self.call_node(site, self.lookup("l_unpack_sequence"),
                               [PositionalArgument(id=source),
                                PositionalArgument(id=self.literal(count, site))])
-        if _is_iterator(value):
+        if is_iterator(value):
             self.mutate(value, node)
         self.stashed_values[s] = (value, items)
         self.site_node[s] = node

@@ -62,7 +62,7 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks):
         self.external = external               # "file_system"/"db" -> ExternalState
         self.in_call = 0
         self.pending_saves: list = []
-        self.open_frames: list = []            # statements running (artifacts._Open)
+        self.open_frames: list = []            # statements running (artifacts.OpenStatement)
         self.unpicklable_told = False
         self.save_functions: set[int] = set()
         self.get_functions: set[int] = set()
@@ -292,7 +292,7 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks):
     def walrus(self, s: int, value: Any) -> Any:
         site = self.sites[s]
         node = self.node_of(site.children[0])
-        self._bind_name(site.info["name"], node)
+        self.bind_name(site.info["name"], node)
         self.site_node[s] = node
         return value
 
