@@ -13,6 +13,7 @@ from ..blobs import BlobInfo
 from ..errors import CorruptBlobError, DuplicateError, NotFoundError
 from ..models import (Artifact, BaseNode, Execution, LineaID, NodeValue, SessionContext,
                       SessionGraph, SourceCode)
+from ..mapping import check_keys
 from ..pickletype import pickle_type
 from .unit import CommitStats
 from .validate import (
@@ -142,6 +143,8 @@ class WritesMixin:
         fresh version. Versions of a name are thus unique and consecutive across
         processes, and no save is lost. (lineagraph's addition to LineaPy's API.)
         """
+        # the arguments as given: pydantic would turn b"id" into "id"
+        check_keys("artifact", name=name, node_id=node_id, execution_id=execution_id)
         artifact = Artifact(
             name=name, node_id=node_id, execution_id=execution_id, version=0,
             date_created=date_created or datetime.datetime.now(),
