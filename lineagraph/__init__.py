@@ -1,6 +1,8 @@
 """lineagraph: a lineage store for Python computations, built natively on Neo4j.
 
-``GraphLineaDB`` is the Neo4j counterpart of LineaPy's ``RelationalLineaDB``.
+``GraphLineaDB`` is the Neo4j counterpart of LineaPy's ``RelationalLineaDB``; the
+models below are what a session is written with, by hand (``write_session`` of a
+``SessionGraph``, or ``write_*`` then ``commit()``) or by a recorder.
 """
 
 __version__ = "0.1.0"
@@ -12,12 +14,56 @@ from .errors import (  # noqa: E402
     NotFoundError,
     StoreUnavailableError,
 )
-from .store import GraphLineaDB, parse_artifact_version  # noqa: E402
+from .models import (  # noqa: E402
+    Artifact,
+    CallNode,
+    ElseNode,
+    Execution,
+    GlobalNode,
+    IfNode,
+    ImportNode,
+    JupyterCell,
+    KeywordArgument,
+    LiteralNode,
+    LookupNode,
+    MutateNode,
+    NodeValue,
+    PositionalArgument,
+    SessionContext,
+    SessionGraph,
+    SessionType,
+    SourceCode,
+    SourceLocation,
+)
+from .store import CommitStats, GraphLineaDB, SessionWrite, parse_artifact_version  # noqa: E402
 from .recorder.api import artifact_store, db, delete, file_system, get, save  # noqa: E402
 
 __all__ = [
     "GraphLineaDB",
+    "CommitStats",
+    "SessionWrite",
     "parse_artifact_version",
+    # what a session is written with
+    "SessionGraph",
+    "SessionContext",
+    "SessionType",
+    "Execution",
+    "SourceCode",
+    "SourceLocation",
+    "JupyterCell",
+    "ImportNode",
+    "CallNode",
+    "PositionalArgument",
+    "KeywordArgument",
+    "LiteralNode",
+    "LookupNode",
+    "MutateNode",
+    "GlobalNode",
+    "IfNode",
+    "ElseNode",
+    "NodeValue",
+    "Artifact",
+    # errors
     "LineagraphError",
     "NotFoundError",
     "DuplicateError",

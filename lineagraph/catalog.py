@@ -15,6 +15,7 @@ from .mapping import DEPENDENCY_TYPES, artifact_from_props, session_from_props
 from .models import Artifact, SessionContext
 from .pickletype import pickle_type
 from .store import GraphLineaDB
+from .store.deletes import blob_age, remove_unreferenced_blobs
 
 
 class ArtifactInfo(BaseModel):
@@ -43,7 +44,7 @@ class SessionInfo(BaseModel):
 
 def list_artifacts(db: GraphLineaDB, name: str | None = None,
                    session_id: str | None = None) -> list[ArtifactInfo]:
-    rows = db._read("catalog.artifact_listing", name=name, session_id=session_id)
+    rows = db.read_all("catalog.artifact_listing", name=name, session_id=session_id)
     infos = []
     for row in rows:
         artifact: Artifact = artifact_from_props(row["artifact"])
@@ -77,16 +78,16 @@ def artifact_info(db: GraphLineaDB, name: str, version: int | None = None) -> Ar
 def list_sessions(db: GraphLineaDB) -> list[SessionInfo]:
     return [SessionInfo(session=session_from_props(r["session"]), nodes=r["nodes"],
                         artifacts=r["artifacts"])
-            for r in db._read("catalog.session_listing")]
+            for r in db.read_all("catalog.session_listing")]
 
 
 def node_source_line(db: GraphLineaDB, node_id: str) -> str | None:
     """The source lines a node was recorded at, or None."""
-    rows = db._read("catalog.node_line", id=node_id)
-    if not rows:
+    row = db.read_one("catalog.node_line", id=node_id)
+    if row is None:
         return None
-    lines = rows[0]["code"].splitlines()
-    return "\n".join(lines[rows[0]["lineno"] - 1:rows[0]["end_lineno"]])
+    lines = row["code"].splitlines()
+    return "\n".join(lines[row["lineno"] - 1:row["end_lineno"]])
 
 
 def _session_json(context: SessionContext) -> dict[str, Any]:
@@ -110,7 +111,7 @@ def session_details(db: GraphLineaDB, session_id: str) -> dict[str, Any]:
 
 def unreferenced_blobs(db: GraphLineaDB) -> list[str]:
     """Blob keys on disk that no :NodeValue points at."""
-    referenced = {r["key"] for r in db._read("store.all_blob_keys")}
+    referenced = {r["key"] for r in db.read_all("store.all_blob_keys")}
     return [key for key in db.blobs.keys() if key not in referenced]
 
 
@@ -119,30 +120,14 @@ def collect_garbage(db: GraphLineaDB, dry_run: bool = False,
     """Remove blobs nothing references and nobody stored in the last ``grace_seconds``
     (a writer may be about to commit a value pointing at it); return the keys removed
     (or, with ``dry_run``, that would be) and their bytes."""
-    candidates = [k for k in unreferenced_blobs(db) if _age(db, k) >= grace_seconds]
+    candidates = [k for k in unreferenced_blobs(db) if blob_age(db, k) >= grace_seconds]
+    sizes = {key: _size(db, key) for key in candidates}
     if dry_run or not candidates:
-        return candidates, sum(_size(db, k) for k in candidates)
-    removed: list[str] = []
-    freed = 0
-    # Asked again just before deleting, in one query: a value committed since the listing
-    # keeps its blob. Under the blob store's exclusive lock, so no commit can check a blob
-    # and then point at it while it is unlinked; ages are read again there too.
-    with db.blobs.lock(shared=False):
-        for row in db._read("store.blob_reference_counts", keys=candidates):
-            key = row["key"]
-            if row["refs"] == 0 and _age(db, key) >= grace_seconds:
-                size = _size(db, key)
-                if db.blobs.delete(key):
-                    removed.append(key)
-                    freed += size
-    return removed, freed
-
-
-def _age(db: GraphLineaDB, key: str) -> float:
-    try:
-        return db.blobs.age(key)
-    except FileNotFoundError:  # removed meanwhile by another process
-        return -1.0
+        return candidates, sum(sizes.values())
+    # Asked again just before deleting, under the blob store's exclusive lock (a value
+    # committed since the listing keeps its blob; ages are read again there too).
+    removed = remove_unreferenced_blobs(db, candidates, min_age=grace_seconds)
+    return removed, sum(sizes[key] for key in removed)
 
 
 def _size(db: GraphLineaDB, key: str) -> int:
@@ -156,7 +141,7 @@ def export_session(db: GraphLineaDB, session_id: str) -> dict[str, Any]:
     """A session's subgraph as plain JSON: its context, source, nodes, edges, artifacts."""
     context = db.get_session_context(session_id)
     nodes = sorted(db.get_nodes_for_session(session_id), key=lambda n: n.id)
-    edges = db._read("catalog.session_edges", session_id=session_id,
+    edges = db.read_all("catalog.session_edges", session_id=session_id,
                      dependency_types=DEPENDENCY_TYPES)
     return {
         "format": "lineagraph.session/1",
@@ -177,7 +162,7 @@ def export_slice(db: GraphLineaDB, name: str, version: int | None = None) -> dic
     code = get_program_slice(db, [(artifact.name, artifact.version)])
     ids = sorted(code.node_ids)
     nodes = db.get_nodes_by_ids(ids)
-    edges = db._read("catalog.edges_among", ids=ids, dependency_types=DEPENDENCY_TYPES)
+    edges = db.read_all("catalog.edges_among", ids=ids, dependency_types=DEPENDENCY_TYPES)
     return {
         "format": "lineagraph.slice/1",
         "artifact": artifact.model_dump(mode="json"),

@@ -68,6 +68,17 @@ def _end_of_host(rest: str) -> int:
     return min(ends) if ends else len(rest)
 
 
+def host_port(authority_and_path: str) -> tuple[str, str]:
+    """The host and port of ``host:port/path`` (any user:password@ dropped)."""
+    authority = authority_and_path.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    authority = authority.rpartition("@")[2]
+    if authority.startswith("["):  # [IPv6]:port
+        host, _, port = authority[1:].partition("]")
+        return f"[{host}]", port.lstrip(":")
+    host, _, port = authority.partition(":")
+    return host, port
+
+
 def home_dir() -> Path:
     """The per-user data directory (``LINEAGRAPH_HOME``)."""
     env = os.environ.get("LINEAGRAPH_HOME")

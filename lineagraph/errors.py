@@ -3,8 +3,11 @@
     LineagraphError                    root: catch this to catch them all
     ├── ConfigurationError             a setting or argument is missing or malformed
     ├── ServerError                    the managed local Neo4j could not be started or stopped
-    │   └── ServerPrerequisiteError    neither Docker nor a usable Java is available
+    │   ├── ServerPrerequisiteError    neither Docker nor a usable Java is available
+    │   └── PortInUseError             a port the server was to listen on is taken
     ├── StoreUnavailableError          Neo4j cannot be reached, or refuses our credentials
+    │   └── CredentialsRefusedError    Neo4j refused the user name and password
+    ├── SchemaVersionError             the store was written by a newer lineagraph
     ├── QueryFileError                 a .cypher file is malformed (names file and line)
     ├── NotFoundError                  an artifact, node, session or value does not exist
     │   └── ValueNotFoundError         no value stored for a node (also a ValueError, as in LineaPy)
@@ -12,8 +15,9 @@
     ├── CorruptBlobError               a stored blob is missing or its hash does not match
     └── ImportError_                   a LineaPy database cannot be imported
 
-Driver errors are re-raised as one of these with ``raise ... from err`` so that callers
-see one family, and the message names what was involved. Messages never include
+Driver errors are re-raised as one of these in one place,
+:func:`lineagraph.driver_errors.translate`, so that callers see one family, and the
+message names what was involved; code decides on the type, never on the text. Messages never include
 credentials.
 """
 
@@ -42,10 +46,22 @@ class ServerPrerequisiteError(ServerError):
     """Neither a Docker engine nor a usable Java runtime is available."""
 
 
+class PortInUseError(ServerError):
+    """A port the managed server was to listen on was taken by another process."""
+
+
 class StoreUnavailableError(LineagraphError):
     """Neo4j cannot be reached, or it refused our credentials."""
 
     exit_code = 3
+
+
+class CredentialsRefusedError(StoreUnavailableError):
+    """Neo4j refused the user name and password (or refuses them for a while)."""
+
+
+class SchemaVersionError(LineagraphError):
+    """The store was written by a newer lineagraph than this one."""
 
 
 class QueryFileError(LineagraphError):

@@ -13,15 +13,13 @@ a depth runs one query per step, because Cypher takes no parameter as a path len
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 from pydantic import BaseModel
 
 from .mapping import artifact_from_props
 from .models import Artifact
-from .store import GraphLineaDB
-
-ArtifactRef = Union[str, tuple[str, Optional[int]]]
+from .store import ArtifactRef, GraphLineaDB, parse_artifact_ref
 
 
 class LineageNode(BaseModel):
@@ -68,13 +66,12 @@ def start_ids(db: GraphLineaDB, artifact: ArtifactRef | None = None,
     if node_id is not None:
         db.get_node_by_id(node_id)  # NotFoundError names a missing node
         return [node_id]
-    name, version = (artifact, None) if isinstance(artifact, str) else artifact
-    return [db.get_artifact_by_name(name, version).node_id]
+    return [db.get_artifact_by_name(*parse_artifact_ref(artifact)).node_id]
 
 
 def describe(db: GraphLineaDB, ids: Sequence[str],
              distances: dict[str, int] | None = None) -> list[LineageNode]:
-    rows = db._read("lineage.node_rows", ids=list(ids))
+    rows = db.read_all("lineage.node_rows", ids=list(ids))
     nodes = []
     for row in rows:
         value = None
@@ -94,7 +91,7 @@ def _walk(db: GraphLineaDB, ids: list[str], direction: str, depth: int | None) -
     if depth is not None and depth < 0:
         raise ValueError(f"depth must be 0 or more, not {depth}")
     if depth is None:
-        found = [r["id"] for r in db._read(f"lineage.{direction}_all", ids=ids)]
+        found = [r["id"] for r in db.read_all(f"lineage.{direction}_all", ids=ids)]
         return {i: None for i in found}  # type: ignore[misc]
     distances: dict[str, int] = {}
     seen = set(ids)
@@ -102,7 +99,7 @@ def _walk(db: GraphLineaDB, ids: list[str], direction: str, depth: int | None) -
     for step in range(1, depth + 1):
         if not frontier:
             break
-        frontier = [r["id"] for r in db._read(f"lineage.{direction}_step",
+        frontier = [r["id"] for r in db.read_all(f"lineage.{direction}_step",
                                               frontier=frontier, seen=sorted(seen))]
         for node_id in frontier:
             distances[node_id] = step
@@ -129,24 +126,23 @@ def downstream(db: GraphLineaDB, artifact: ArtifactRef | None = None,
 def impact(db: GraphLineaDB, node_id: str) -> list[Artifact]:
     """Artifacts whose value depends on the node (the node's own artifacts included)."""
     db.get_node_by_id(node_id)
-    ids = [node_id] + [r["id"] for r in db._read("lineage.downstream_all", ids=[node_id])]
+    ids = [node_id] + [r["id"] for r in db.read_all("lineage.downstream_all", ids=[node_id])]
     return [artifact_from_props(r["artifact"])
-            for r in db._read("lineage.artifacts_of_nodes", ids=ids)]
+            for r in db.read_all("lineage.artifacts_of_nodes", ids=ids)]
 
 
 def shared_nodes(db: GraphLineaDB, artifact: ArtifactRef) -> dict[tuple[str, int], int]:
     """Other artifacts whose lineage shares nodes with this artifact's, and how many."""
     ids = start_ids(db, artifact)
-    mine = set(ids) | {r["id"] for r in db._read("lineage.upstream_all", ids=ids)}
-    name, version = (artifact, None) if isinstance(artifact, str) else artifact
-    own = db.get_artifact_by_name(name, version)
+    mine = set(ids) | {r["id"] for r in db.read_all("lineage.upstream_all", ids=ids)}
+    own = db.get_artifact_by_name(*parse_artifact_ref(artifact))
     result: dict[tuple[str, int], int] = {}
     # artifacts downstream of any node of my lineage are exactly those sharing a node
-    dependents = {r["id"] for r in db._read("lineage.downstream_all", ids=sorted(mine))}
+    dependents = {r["id"] for r in db.read_all("lineage.downstream_all", ids=sorted(mine))}
     others = [artifact_from_props(r["artifact"])
-              for r in db._read("lineage.artifacts_of_nodes", ids=sorted(mine | dependents))]
+              for r in db.read_all("lineage.artifacts_of_nodes", ids=sorted(mine | dependents))]
     others = [o for o in others if (o.name, o.version) != (own.name, own.version)]
-    lineages = {r["start"]: set(r["ids"]) for r in db._read(
+    lineages = {r["start"]: set(r["ids"]) for r in db.read_all(
         "lineage.upstream_of_each", ids=sorted({o.node_id for o in others}))}
     for other in others:
         shared = len(mine & lineages.get(other.node_id, set()))
@@ -158,15 +154,15 @@ def shared_nodes(db: GraphLineaDB, artifact: ArtifactRef) -> dict[tuple[str, int
 def library_usage(db: GraphLineaDB, library: str, version: str | None = None) -> LibraryUsage:
     """Sessions that import the library (by import or package name, optionally one
     version), and the artifacts whose values were computed from it."""
-    imports = db._read("lineage.imports_of_library", name=library, version=version)
+    imports = db.read_all("lineage.imports_of_library", name=library, version=version)
     sessions = sorted({r["session_id"] for r in imports})
     artifacts = []
     if sessions:
-        roots = [r["id"] for r in imports] + [r["id"] for r in db._read(
+        roots = [r["id"] for r in imports] + [r["id"] for r in db.read_all(
             "lineage.import_calls", module=library.split(".")[0], session_ids=sessions)]
-        dependents = [r["id"] for r in db._read("lineage.downstream_all", ids=roots)]
+        dependents = [r["id"] for r in db.read_all("lineage.downstream_all", ids=roots)]
         artifacts = [artifact_from_props(r["artifact"])
-                     for r in db._read("lineage.artifacts_of_nodes", ids=roots + dependents)]
+                     for r in db.read_all("lineage.artifacts_of_nodes", ids=roots + dependents)]
     return LibraryUsage(library=library, version=version, sessions=sessions,
                         artifacts=artifacts)
 
@@ -175,10 +171,9 @@ def dependency_path(db: GraphLineaDB, from_id: str, to_id: str) -> Optional[list
     """A shortest chain from a node to one it depends on (directly or not), or None."""
     for node_id in (from_id, to_id):
         db.get_node_by_id(node_id)
-    rows = db._read("lineage.shortest_dependency_path", from_id=from_id, to_id=to_id)
-    if not rows:
+    ids = db.read_value("lineage.shortest_dependency_path", from_id=from_id, to_id=to_id)
+    if ids is None:
         return None
-    order = {node_id: i for i, node_id in enumerate(rows[0]["ids"])}
-    return describe(db, rows[0]["ids"], order)
+    return describe(db, ids, {node_id: i for i, node_id in enumerate(ids)})
 
 

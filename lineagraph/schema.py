@@ -15,34 +15,26 @@ from __future__ import annotations
 import datetime
 
 import neo4j
-from neo4j import exceptions as neo4j_errors
 
-from .errors import LineagraphError, StoreUnavailableError
+from .errors import LineagraphError, SchemaVersionError, StoreUnavailableError
 from .queries import queries
+from .query import read_all, read_one, read_value, write
 
 # 1: constraints and indexes. 2: every node has a `caption` (for Neo4j Browser).
 SCHEMA_VERSION = 2
 CAPTION_BATCH = 5000
 
-
-class SchemaVersionError(LineagraphError):
-    """The store was written by a newer lineagraph than this one."""
+__all__ = ["SCHEMA_VERSION", "SchemaVersionError", "ensure_schema", "read_schema_version",
+           "check_server_version", "add_captions"]
 
 
 def read_schema_version(driver: neo4j.Driver, database: str | None = None) -> int | None:
-    records, _, _ = driver.execute_query(
-        queries()["schema.read_version"].text, database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
-    return records[0]["version"] if records else None
+    return read_value(driver, database, "schema.read_version")
 
 
 def check_server_version(driver: neo4j.Driver, database: str | None = None) -> str:
     """Refuse servers older than Neo4j 5.26, whose Cypher lacks what we use."""
-    records, _, _ = driver.execute_query(queries()["admin.components"].text,
-                                         database_=database,
-                                         routing_=neo4j.RoutingControl.READ)
-    version = records[0]["version"]
+    version = read_one(driver, database, "admin.components")["version"]
     parts = [int(p) for p in version.split(".")[:2] if p.isdigit()]
     if len(parts) == 2 and parts[0] < 2025 and tuple(parts) < MIN_SERVER:
         raise LineagraphError(
@@ -69,17 +61,13 @@ def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
             if query.name.startswith("schema.") and query.text.lstrip().upper().startswith(
                 "CREATE "
             ):
-                driver.execute_query(query.text, database_=database)
+                write(driver, database, query.name)
         if found is None or found < 2:
             add_captions(driver, database)
-        driver.execute_query(
-            queries()["schema.record_version"].text,
-            version=SCHEMA_VERSION,
-            applied_at=datetime.datetime.now(datetime.timezone.utc),
-            database_=database,
-        )
-    except (neo4j_errors.ServiceUnavailable, neo4j_errors.AuthError) as err:
-        raise StoreUnavailableError(f"cannot apply the schema: {err}") from None
+        write(driver, database, "schema.record_version", version=SCHEMA_VERSION,
+              applied_at=datetime.datetime.now(datetime.timezone.utc))
+    except StoreUnavailableError as err:  # keeps its type: refused credentials stay so
+        raise type(err)(f"cannot apply the schema: {err}") from None
     return SCHEMA_VERSION
 
 
@@ -96,37 +84,34 @@ def add_captions(driver: neo4j.Driver, database: str | None = None) -> int:
         missing = sorted({r["code_id"] for r in records
                           if r["code_id"] is not None and r["code_id"] not in codes})
         if missing:
-            found, _, _ = driver.execute_query(queries()["store.source_codes_by_ids"].text,
-                                               ids=missing, database_=database)
+            found = read_all(driver, database, "store.source_codes_by_ids", ids=missing)
             codes.update({r["code"]["id"]: r["code"]["code"] for r in found})
 
     def code_of(record) -> str | None:
         return codes.get(record["code_id"])
 
-    for read, write, caption, key in (
+    for read, setter, caption, key in (
         ("schema.nodes_without_caption", "schema.set_node_captions",
          lambda r: node_caption(r["props"], r["position"], code_of(r)), "id"),
         ("schema.others_without_caption", "schema.set_other_captions",
          lambda r: OTHER_CAPTIONS[r["label"]](r["props"]), "element_id"),
     ):
         while True:
-            records, _, _ = driver.execute_query(queries()[read].text, limit=CAPTION_BATCH,
-                                                 database_=database)
+            records = read_all(driver, database, read, limit=CAPTION_BATCH)
             if not records:
                 break
             if key == "id":
                 fetch_codes(records)
             rows = [{key: r[key], "caption": caption(r)} for r in records]
-            driver.execute_query(queries()[write].text, rows=rows, database_=database)
+            write(driver, database, setter, rows=rows)
             done += len(rows)
     while True:  # mutations are named by their call (whose caption now exists)
-        records, _, _ = driver.execute_query(queries()["schema.mutations_to_caption"].text,
-                                             limit=CAPTION_BATCH, database_=database)
+        records = read_all(driver, database, "schema.mutations_to_caption",
+                           limit=CAPTION_BATCH)
         if not records:
             break
         rows = [{"id": r["id"], "caption": mutation_caption(r["call_caption"])}
                 for r in records]
-        driver.execute_query(queries()["schema.set_node_captions"].text, rows=rows,
-                             database_=database)
+        write(driver, database, "schema.set_node_captions", rows=rows)
         done += len(rows)
     return done

@@ -47,13 +47,11 @@ not seen.
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 from .errors import NotFoundError
+from .store.version import ArtifactRef, parse_artifact_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from .store import GraphLineaDB
@@ -61,13 +59,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["CodeSlice", "get_program_slice", "ensure_slicing_index",
            "ArtifactRef", "SMALL_SOURCE_CODE"]
 
-# (name) or (name, version); version None means the latest.
-ArtifactRef = Union[str, tuple]
-
 # Source code with at most this many located nodes is searched by walking its
 # LOCATED_IN relationships; bigger code through the LOCATED_IN(lineno) index when it
 # is online (create it with ensure_slicing_index).
 SMALL_SOURCE_CODE = 2000
+# The calls whose line keep_lineapy_save keeps: LineaPy's, and a recording's own.
+SAVE_CALLS = ("lineapy.save", "lineagraph.save")
 
 _IMPORT = "ImportNode"
 _CONTROL_FLOW = ("IfNode", "ElseNode")
@@ -97,6 +94,10 @@ class CodeSlice:
 
 
 # -- source code --------------------------------------------------------------------------
+# slicing's entries in GraphLineaDB's read cache
+_CACHE_KIND = "slicing.code"
+
+
 @dataclass(frozen=True)
 class _Code:
     """One stored source code, with what slicing needs of it."""
@@ -116,64 +117,27 @@ class _Code:
         return max(1, first - self.max_span)
 
 
-class _CodeCache:
-    """Source code never changes once written, so, as GraphLineaDB keeps the source code it
-    has read, its text is kept between slices of the same GraphLineaDB (a bounded
-    number of them), with the count of nodes located in it to notice new ones."""
-
-    def __init__(self, size: int = 64):
-        self.size = size
-        self._items: OrderedDict[str, _Code] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Optional[_Code]:
-        with self._lock:
-            code = self._items.get(key)
-            if code is not None:
-                self._items.move_to_end(key)
-            return code
-
-    def put(self, key: str, code: _Code) -> None:
-        with self._lock:
-            self._items[key] = code
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-_CACHES: "weakref.WeakKeyDictionary[GraphLineaDB, _CodeCache]" = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def _cache_of(db: "GraphLineaDB") -> _CodeCache:
-    with _CACHES_LOCK:
-        cache = _CACHES.get(db)
-        if cache is None:
-            cache = _CACHES[db] = _CodeCache()
-        return cache
-
-
 def _source_codes(db: "GraphLineaDB", ids: Iterable[str]) -> dict[str, _Code]:
-    """The source code of these ids; from the cache of this GraphLineaDB when its count
-    of located nodes has not changed (nodes located later may span more lines)."""
-    cache = _cache_of(db)
-    wanted = {code_id: cache.get(code_id) for code_id in set(ids)}
+    """The source code of these ids; from the read cache of this GraphLineaDB (source
+    code never changes once written) when its count of located nodes has not changed
+    (nodes located later may span more lines)."""
+    wanted = {code_id: db.cache.get(_CACHE_KIND, code_id) for code_id in set(ids)}
     held = sorted(code_id for code_id, code in wanted.items() if code is not None)
     if held:
         sizes = {r["id"]: r["located"]
-                 for r in db._read("slicing.source_code_sizes", ids=held)}
+                 for r in db.read_all("slicing.source_code_sizes", ids=held)}
         for code_id in held:
             if sizes.get(code_id) != wanted[code_id].located:
                 wanted[code_id] = None
     missing = sorted(code_id for code_id, code in wanted.items() if code is None)
     found = {code_id: code for code_id, code in wanted.items() if code is not None}
     if missing:
-        for row in db._read("slicing.source_codes", ids=missing):
+        for row in db.read_all("slicing.source_codes", ids=missing):
             count = row["jupyter_execution_count"]
             order = (0, row["path"] or "", 0) if count is None else (1, "", count)
             code = _Code(id=row["id"], lines=tuple((row["code"] or "").split("\n")),
                          order=order, located=row["located"], max_span=row["max_span"])
-            cache.put(code.id, code)
+            db.cache.put(_CACHE_KIND, code.id, code)
             found[code.id] = code
     return found
 
@@ -211,14 +175,14 @@ def _runs(lines: Iterable[int]) -> list[tuple[int, int]]:
 
 
 def _index_ready(db: "GraphLineaDB") -> bool:
-    rows = db._read("slicing.located_in_index_ready")
-    return bool(rows and rows[0]["ready"])
+    return bool(db.read_value("slicing.located_in_index_ready"))
 
 
 def _save_sinks(db: "GraphLineaDB", session_id: str, sinks: list[str]) -> list[str]:
     """LineaPy's keep_lineapy_save: each sink that is the first positional argument of
-    a located call whose first line contains ``lineapy.save`` becomes that call."""
-    rows = db._read("slicing.save_calls", ids=sinks, session_id=session_id)
+    a located call whose first line contains ``lineapy.save`` (or ``lineagraph.save``, a
+    recording's own) becomes that call."""
+    rows = db.read_all("slicing.save_calls", ids=sinks, session_id=session_id)
     codes = _source_codes(db, {r["code_id"] for r in rows})
     replace: dict[str, str] = {}
     # LineaPy keeps the last matching child in its node order (the order nodes were
@@ -229,7 +193,7 @@ def _save_sinks(db: "GraphLineaDB", session_id: str, sinks: list[str]) -> list[s
         code = codes[row["code_id"]]
         if not 1 <= row["lineno"] <= len(code.lines):
             continue
-        if "lineapy.save" in code.line(row["lineno"]):
+        if any(call in code.line(row["lineno"]) for call in SAVE_CALLS):
             replace[row["sink"]] = row["id"]
     return [replace.get(sink, sink) for sink in sinks]
 
@@ -238,7 +202,7 @@ def _slice_session(db: "GraphLineaDB", session_id: str, sinks: list[str],
                    keep_lineapy_save: bool) -> tuple[dict[str, _Node], dict[str, _Code]]:
     """The node set of the slice (LineaPy's get_slice_graph) and the code it lies in."""
     sinks = list(sinks)
-    for row in db._read("slicing.unexecuted_branches", session_id=session_id):
+    for row in db.read_all("slicing.unexecuted_branches", session_id=session_id):
         sinks.append(row["id"])
     sinks = list(dict.fromkeys(sinks))
     if keep_lineapy_save:
@@ -255,7 +219,7 @@ def _slice_session(db: "GraphLineaDB", session_id: str, sinks: list[str],
                 new.append(node)
         return new
 
-    new = add(db._read("slicing.ancestors", ids=sinks, session_id=session_id, known=[]))
+    new = add(db.read_all("slicing.ancestors", ids=sinks, session_id=session_id, known=[]))
     searched: dict[str, set[int]] = {}
     codes: dict[str, _Code] = {}
     indexed: Optional[bool] = None
@@ -288,10 +252,10 @@ def _slice_session(db: "GraphLineaDB", session_id: str, sinks: list[str],
         known = sorted(nodes)
         new = []
         if small:
-            new += add(db._read("slicing.same_line_step", ranges=small,
+            new += add(db.read_all("slicing.same_line_step", ranges=small,
                                 session_id=session_id, known=known))
         if large:
-            new += add(db._read("slicing.same_line_step_indexed", ranges=large,
+            new += add(db.read_all("slicing.same_line_step_indexed", ranges=large,
                                 session_id=session_id, known=known))
     codes.update(_source_codes(db, {n.code_id for n in nodes.values() if n.code_id}
                                - set(codes)))
@@ -306,7 +270,7 @@ def _code_of(nodes: dict[str, _Node], codes: dict[str, _Code], db: "GraphLineaDB
     control = [n for n in nodes.values() if n.node_type in _CONTROL_FLOW and n.code_id]
     incomplete: dict[str, set[int]] = {}
     if control:
-        rows = db._read("slicing.control_flow_children", ids=[n.id for n in control],
+        rows = db.read_all("slicing.control_flow_children", ids=[n.id for n in control],
                         slice=sorted(nodes))
         for row in rows:
             if row["children"] == 0 and not row["unexecuted"]:
@@ -356,16 +320,7 @@ def _as_comment(text: str) -> str:
 
 # -- the API --------------------------------------------------------------------------------
 def _resolve_artifacts(db: "GraphLineaDB", artifacts: Sequence[ArtifactRef]) -> list[str]:
-    ids = []
-    for ref in artifacts:
-        if isinstance(ref, str):
-            name, version = ref, None
-        elif isinstance(ref, (tuple, list)) and len(ref) == 2 and isinstance(ref[0], str):
-            name, version = ref
-        else:
-            raise TypeError(f"an artifact is a name or a (name, version) pair, not {ref!r}")
-        ids.append(db.get_artifact_by_name(name, version).node_id)
-    return ids
+    return [db.get_artifact_by_name(*parse_artifact_ref(ref)).node_id for ref in artifacts]
 
 
 def get_program_slice(
@@ -390,7 +345,7 @@ def get_program_slice(
     sinks = list(dict.fromkeys(sinks))
     if not sinks:
         raise ValueError("get_program_slice needs at least one artifact or node id")
-    rows = {r["id"]: r["session_id"] for r in db._read("slicing.sink_sessions", ids=sinks)}
+    rows = {r["id"]: r["session_id"] for r in db.read_all("slicing.sink_sessions", ids=sinks)}
     missing = [s for s in sinks if s not in rows]
     if missing:
         raise NotFoundError(f"node(s) {', '.join(map(repr, missing))} not found "

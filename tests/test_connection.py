@@ -156,7 +156,7 @@ def tls_neo4j(tmp_path_factory):
     import time
 
     from lineagraph.config import cache_dir
-    from lineagraph.connection import _answers_tls
+    from lineagraph.driver_errors import _answers_tls
     from lineagraph.errors import ServerPrerequisiteError
     from lineagraph.server.java import ENTRY_POINT, JVM_FLAGS, JavaBackend, find_java
 

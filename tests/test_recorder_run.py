@@ -157,3 +157,19 @@ def test_get_inside_a_recording_links_the_artifact_it_read(store, tmp_path):
     assert first.session_id != second.session_id
     with pytest.raises(Exception):
         store.get_artifact_by_name("raw", 2)
+
+
+def test_a_slice_keeping_the_save_keeps_lineagraph_save_as_it_keeps_lineapy_save(
+        store, tmp_path):
+    recording = record(store, tmp_path, """
+        import lineagraph
+        scores = [3, 1, 2]
+        scores.sort()
+        unrelated = "left out"
+        lineagraph.save(scores, "scores")
+    """)
+    kept = recording.slice("scores", keep_save=True)
+    assert 'lineagraph.save(scores, "scores")' in kept or "lineagraph.save(scores, 'scores')" in kept
+    assert "import lineagraph" in kept and "unrelated" not in kept
+    plain = recording.slice("scores")
+    assert "lineagraph.save" not in plain and "scores.sort()" in plain

@@ -419,7 +419,7 @@ def line_search(request, store, monkeypatch):
         slicing.ensure_slicing_index(store)
         store.driver.execute_query("CALL db.awaitIndexes(60)", database_=store.database)
         monkeypatch.setattr(slicing, "SMALL_SOURCE_CODE", 0)
-        assert store._read("slicing.located_in_index_ready")[0]["ready"]
+        assert store.read_all("slicing.located_in_index_ready")[0]["ready"]
     return request.param
 
 

@@ -568,7 +568,7 @@ def test_a_commit_retried_after_it_reached_neo4j_keeps_its_artifacts_once(store,
     again: that run must not refuse the unit's own artifacts, nor save a second version;
     a first run that meets them is a real duplicate. (The broken COMMIT itself is not
     reproduced here: the unit's transaction is run twice, as the store then does.)"""
-    from lineagraph.store import CommitStats, _Unit, _write_unit
+    from lineagraph.store.unit import CommitStats, Unit as _Unit, write_unit as _write_unit
 
     write_session(store)
     store.commit()

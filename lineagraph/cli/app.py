@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Iterator
 
 import click
-from neo4j import exceptions as neo4j_errors
 
 from .. import __version__
 from ..config import ConnectionSettings
 from ..config import home_dir as config_home
-from ..connection import check_connection, open_driver, translate
+from ..connection import check_connection, open_driver
 from ..environment import resolve_settings
 from ..server import ManagedServer
 from ..store import GraphLineaDB, parse_artifact_version
@@ -59,14 +58,6 @@ def open_store(obj: Context) -> Iterator[GraphLineaDB]:
                       blobs=obj.blobs_dir(), owns_driver=True)
     with db:
         yield db
-
-
-def translated(obj: Context, action):
-    """Run ``action``; driver errors become one-line StoreUnavailableErrors."""
-    try:
-        return action()
-    except (neo4j_errors.DriverError, neo4j_errors.Neo4jError) as err:
-        raise translate(err, obj.settings()) from None
 
 
 class _Version(click.ParamType):

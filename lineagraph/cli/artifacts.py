@@ -11,7 +11,7 @@ from rich.table import Table
 from ..artifacts import artifact_details, artifact_pickle, artifact_value
 from ..catalog import list_artifacts
 from ..pickletype import short_name
-from .app import Context, cli, json_option, one_version, open_store, translated, version_option
+from .app import Context, cli, json_option, one_version, open_store, version_option
 from .render import emit_json, key_value_table, out_console, size, type_label
 
 
@@ -29,7 +29,7 @@ def artifacts_cmd(obj: Context, name, session_id, as_json):
       lineagraph artifacts --name model --json
     """
     with open_store(obj) as db:
-        infos = translated(obj, lambda: list_artifacts(db, name, session_id))
+        infos = list_artifacts(db, name, session_id)
     if as_json:
         emit_json([i.model_dump(mode="json") for i in infos])
         return
@@ -65,7 +65,7 @@ def artifact_cmd(obj: Context, name, version, as_json):
       lineagraph artifact model --version 2 --json
     """
     with open_store(obj) as db:
-        details = translated(obj, lambda: artifact_details(db, name, one_version(version)))
+        details = artifact_details(db, name, one_version(version))
     info, line = details.info, details.source_line
     if as_json:
         emit_json({**info.model_dump(mode="json"), "source_line": line})
@@ -102,9 +102,9 @@ def value_cmd(obj: Context, name, version, output):
     wanted = one_version(version)
     with open_store(obj) as db:
         if output is not None:
-            pickle = translated(obj, lambda: artifact_pickle(db, name, wanted))
+            pickle = artifact_pickle(db, name, wanted)
         else:
-            loaded = translated(obj, lambda: artifact_value(db, name, wanted))
+            loaded = artifact_value(db, name, wanted)
     if output is not None:
         output.write_bytes(pickle.data)
         out_console.print(f"Wrote {size(len(pickle.data))} (sha256 {pickle.key}) to {output}.")

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..browser import local_browser_info
 from ..demo import DEMO_ARTIFACT, DEMO_DB, browser_query, run_demo
-from .app import Context, cli, open_store, translated
+from .app import Context, cli, open_store
 from .render import out_console
 
 
@@ -27,7 +27,7 @@ def demo(obj: Context):
     """
     started = time.monotonic()
     with open_store(obj) as db:
-        done = translated(obj, lambda: run_demo(db, obj.settings()))
+        done = run_demo(db, obj.settings())
     facts, report = done.server, done.imported
     out_console.print(f"Connected to {facts['name']} {facts['version']} {facts['edition']} "
                       f"at {facts['uri']} in {done.connected_at - started:.1f} s.")

@@ -12,7 +12,7 @@ from rich.table import Table
 from .. import lineage
 from ..catalog import export_session, export_slice
 from ..slicing import get_program_slice
-from .app import (VERSION, Context, cli, json_option, one_version, open_store, translated,
+from .app import (VERSION, Context, cli, json_option, one_version, open_store,
                   version_option)
 from .render import emit_json, out_console
 
@@ -37,8 +37,8 @@ def slice_cmd(obj: Context, names, version, keep_save, show_left_out, output):
     """
     wanted = [(name, one_version(version)) for name in names]
     with open_store(obj) as db:
-        code = translated(obj, lambda: get_program_slice(
-            db, wanted, keep_lineapy_save=keep_save, show_left_out=show_left_out))
+        code = get_program_slice(
+            db, wanted, keep_lineapy_save=keep_save, show_left_out=show_left_out)
     text = str(code)
     if output is None:
         click.echo(text, nl=False)
@@ -71,7 +71,7 @@ def lineage_cmd(obj: Context, name, version, node_id, upstream, depth, as_json):
     walk = lineage.upstream if upstream else lineage.downstream
     artifact = None if name is None else (name, one_version(version))
     with open_store(obj) as db:
-        nodes = translated(obj, lambda: walk(db, artifact=artifact, node_id=node_id, depth=depth))
+        nodes = walk(db, artifact=artifact, node_id=node_id, depth=depth)
     if as_json:
         emit_json([n.model_dump() for n in nodes])
         return
@@ -102,7 +102,7 @@ def impact_cmd(obj: Context, node_id, as_json):
       lineagraph impact 84dd954e-8f6f-4bc1-a3fd-371a4c557190
     """
     with open_store(obj) as db:
-        found = translated(obj, lambda: lineage.impact(db, node_id))
+        found = lineage.impact(db, node_id)
     if as_json:
         emit_json([a.model_dump(mode="json") for a in found])
         return
@@ -127,7 +127,7 @@ def uses_cmd(obj: Context, library, library_version, as_json):
       lineagraph uses numpy --version 1.26.4 --json
     """
     with open_store(obj) as db:
-        usage = translated(obj, lambda: lineage.library_usage(db, library, library_version))
+        usage = lineage.library_usage(db, library, library_version)
     if as_json:
         emit_json(usage.model_dump(mode="json"))
         return
@@ -164,10 +164,10 @@ def export_cmd(obj: Context, session_id, artifact_name, version, output):
         raise click.UsageError("give --session ID or --artifact NAME (one of them)")
     with open_store(obj) as db:
         if session_id is not None:
-            data = translated(obj, lambda: export_session(db, session_id))
+            data = export_session(db, session_id)
         else:
-            data = translated(obj, lambda: export_slice(
-                db, artifact_name, one_version(version)))
+            data = export_slice(
+                db, artifact_name, one_version(version))
     text = json.dumps(data, indent=2, default=str)
     if output is None:
         click.echo(text)

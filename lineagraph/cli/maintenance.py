@@ -15,7 +15,7 @@ from ..catalog import collect_garbage
 from ..connection import describe_server, open_driver
 from ..importer import import_lineapy, summarize
 from ..schema import ensure_schema
-from .app import VERSION, Context, cli, json_option, open_store, translated
+from .app import VERSION, Context, cli, json_option, open_store
 from .render import emit_json, err_console, key_value_table, out_console, size
 
 
@@ -52,7 +52,7 @@ def init(obj: Context):
     settings = obj.settings()
     driver = open_driver(settings)
     try:
-        version = translated(obj, lambda: ensure_schema(driver, settings.database))
+        version = ensure_schema(driver, settings.database)
     finally:
         driver.close()
     out_console.print(f"Schema version {version} is in place at {settings}.")
@@ -85,8 +85,8 @@ def import_lineapy_cmd(obj: Context, sqlite_path, pickles, as_json):
             def progress(what: str, done: int, total: int) -> None:
                 bar.update(task, description=f"importing {what}", completed=done, total=total)
 
-            report = translated(obj, lambda: import_lineapy(
-                db, sqlite_path, pickles, progress=progress))
+            report = import_lineapy(
+                db, sqlite_path, pickles, progress=progress)
     if as_json:
         click.echo(report.model_dump_json(indent=2))
         return
@@ -116,7 +116,7 @@ def delete_cmd(obj: Context, name, version):
       lineagraph delete scratch --version all
     """
     with open_store(obj) as db:
-        count = translated(obj, lambda: db.delete_artifact_by_name(name, version))
+        count = db.delete_artifact_by_name(name, version)
     out_console.print(f"Deleted {count} version(s) of {name!r}.")
 
 
@@ -136,7 +136,7 @@ def gc_cmd(obj: Context, dry_run, grace, as_json):
       lineagraph gc --grace 0
     """
     with open_store(obj) as db:
-        keys, freed = translated(obj, lambda: collect_garbage(db, dry_run, grace))
+        keys, freed = collect_garbage(db, dry_run, grace)
     if as_json:
         emit_json({"removed": [] if dry_run else keys, "unreferenced": keys,
                    "bytes": freed, "dry_run": dry_run})

@@ -7,7 +7,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from ..catalog import list_sessions, session_details
-from .app import Context, cli, json_option, open_store, translated
+from .app import Context, cli, json_option, open_store
 from .render import emit_json, out_console
 
 
@@ -22,7 +22,7 @@ def sessions_cmd(obj: Context, as_json):
       lineagraph sessions --json
     """
     with open_store(obj) as db:
-        infos = translated(obj, lambda: list_sessions(db))
+        infos = list_sessions(db)
     if as_json:
         emit_json([i.model_dump(mode="json") for i in infos])
         return
@@ -57,7 +57,7 @@ def session_cmd(obj: Context, session_id, as_json):
       lineagraph session 6293df9e-71b0-41e6-8340-64c725b05818
     """
     with open_store(obj) as db:
-        details = translated(obj, lambda: session_details(db, session_id))
+        details = session_details(db, session_id)
     if as_json:
         emit_json(details)
         return

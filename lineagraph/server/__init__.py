@@ -24,7 +24,13 @@ from pydantic import BaseModel, SecretStr
 from .. import config
 from ..config import ConnectionSettings
 from ..connection import check_connection
-from ..errors import ServerError, ServerPrerequisiteError, StoreUnavailableError
+from ..errors import (
+    CredentialsRefusedError,
+    PortInUseError,
+    ServerError,
+    ServerPrerequisiteError,
+    StoreUnavailableError,
+)
 from . import docker
 from .docker import DockerBackend, docker_answers
 from .java import JavaBackend, find_java
@@ -247,10 +253,10 @@ class ManagedServer:
             try:
                 self._launch(backend, *ports, timeout)
                 break
-            except ServerError as err:
+            except PortInUseError:
                 # Another process may bind a port between our check and the server's
                 # bind: pick fresh ports and try again.
-                if "Address already in use" not in str(err) or attempt == PORT_ATTEMPTS:
+                if attempt == PORT_ATTEMPTS:
                     raise
                 self.notify(f"A port was taken while Neo4j started ({ports}); retrying.")
                 preferred = [0, 0]
@@ -304,7 +310,8 @@ class ManagedServer:
         refused_since: float | None = None
         while time.monotonic() < deadline:
             if pid is not None and backend is not None and backend.exited(pid):
-                raise ServerError(f"Neo4j exited during start-up: {backend.log_tail()}")
+                error = PortInUseError if backend.port_in_use() else ServerError
+                raise error(f"Neo4j exited during start-up: {backend.log_tail()}")
             if isinstance(backend, DockerBackend) and backend.exited():
                 raise ServerError(f"the Neo4j container stopped during start-up: "
                                   f"{backend.log_tail()}")
@@ -312,20 +319,21 @@ class ManagedServer:
                 try:
                     check_connection(settings)
                     return
-                except StoreUnavailableError as err:
+                except CredentialsRefusedError as err:
                     # A restarting Neo4j can refuse a login for a moment before its
                     # security module has read the system database (seen under load):
                     # only a refusal that lasts means another password.
-                    refused = any(text in str(err) for text in
-                                  ("refused the credentials", "too many wrong passwords"))
-                    refused_since = (refused_since or time.monotonic()) if refused else None
-                    if refused_since and time.monotonic() - refused_since > AUTH_SETTLE:
+                    refused_since = refused_since or time.monotonic()
+                    last_error = str(err)
+                    if time.monotonic() - refused_since > AUTH_SETTLE:
                         raise ServerError(
                             f"Neo4j in {self.state.root} refuses the password in "
                             f"{self.state.password_file}: the data directory was created "
                             "with another password. Restore that file, or move the data "
                             "directory away to start afresh."
                         ) from None
+                except StoreUnavailableError as err:
+                    refused_since = None
                     last_error = str(err)
             time.sleep(0.5)
         tail = backend.log_tail() if backend is not None else ""

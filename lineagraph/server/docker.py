@@ -21,7 +21,7 @@ import shutil
 import subprocess
 from typing import Callable
 
-from ..errors import ServerError, ServerPrerequisiteError
+from ..errors import PortInUseError, ServerError, ServerPrerequisiteError
 from ..resources import data_path
 from .state import StateDir
 
@@ -179,7 +179,13 @@ class DockerBackend:
         self.notify(f"Starting {self.image} with Docker (project {self.project})...")
         self.state.data.mkdir(parents=True, exist_ok=True)
         self.state.logs.mkdir(parents=True, exist_ok=True)
-        self._compose("up", "-d", ports=(bolt_port, http_port))
+        done = self._compose("up", "-d", ports=(bolt_port, http_port), check=False)
+        if done.returncode != 0:
+            error = (done.stderr or done.stdout).strip()
+            # The engine reports a taken port only in its message text; read it here only.
+            taken = "port is already allocated" in error or "address already in use" in error
+            raise (PortInUseError if taken else ServerError)(
+                f"{' '.join(compose_command() or ['compose'])} up failed: {error[-1500:]}")
         return self.container_id() or ""
 
     def container_id(self) -> str | None:

@@ -263,6 +263,16 @@ class JavaBackend:
                 return int(entry.name)
         return None
 
+    def port_in_use(self, chars: int = 4000) -> bool:
+        """Whether the server that just exited could not bind its port. Neo4j says so only
+        in its log, as the JVM's BindException text; this is the one place that reads it."""
+        for name in ("neo4j.log", "console.log"):
+            path = self.state.logs / name
+            if path.exists() and "Address already in use" in \
+                    path.read_text(encoding="utf-8", errors="replace")[-chars:]:
+                return True
+        return False
+
     def log_tail(self, chars: int = 4000) -> str:
         """Why the server stopped, briefly: the last causes in its log, and where to look."""
         reasons: list[str] = []

@@ -1,0 +1,234 @@
+"""The unit of work: what is buffered between two commits, and how it is written inside
+one managed transaction (checked, then batched ``UNWIND`` statements).
+
+:func:`write_unit` is the transaction function's body; it may run more than once (the
+driver retries, and :mod:`lineagraph.store.commit` runs it again after a lost answer),
+so it is idempotent and returns plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import neo4j
+
+from ..blobs import BlobInfo, BlobStore
+from ..errors import CorruptBlobError, DuplicateError, LineagraphError, NotFoundError
+from ..mapping import (
+    DEPENDENCY_TYPES,
+    artifact_from_props,
+    artifact_to_props,
+    complete_captions,
+    execution_to_props,
+    node_value_to_props,
+    session_to_props,
+    source_code_to_props,
+)
+from ..models import Artifact, BaseNode, Execution, NodeValue, SessionContext, SourceCode
+from ..query import run
+
+
+@dataclass
+class CommitStats:
+    """What the last commit sent: statements (round trips), rows and time."""
+
+    statements: int = 0
+    nodes: int = 0
+    edges: int = 0
+    seconds: float = 0.0
+    attempts: int = 1  # > 1 when save_artifact lost a race for a version and tried again
+    saved: list[Artifact] = field(default_factory=list)  # what save_artifact stored
+
+
+@dataclass
+class Unit:
+    """Writes buffered since the last commit, keyed as the store keys them."""
+
+    executions: dict[str, Execution] = field(default_factory=dict)
+    contexts: dict[str, SessionContext] = field(default_factory=dict)
+    source_codes: dict[str, SourceCode] = field(default_factory=dict)
+    nodes: dict[str, BaseNode] = field(default_factory=dict)
+    rows: dict[str, dict] = field(default_factory=dict)  # node_to_row of each node
+    node_values: dict[tuple[str, str], tuple[NodeValue, BlobInfo]] = field(default_factory=dict)
+    python_types: dict[tuple[str, str], str | None] = field(default_factory=dict)  # by value
+    artifacts: dict[tuple[str, int], Artifact] = field(default_factory=dict)
+    # save_artifact: versions chosen inside the commit's transaction
+    # (artifact, save id): the id recognises the save if its commit is run again
+    next_versions: list[tuple[Artifact, str]] = field(default_factory=list)
+    variables: dict[str, list[str]] = field(default_factory=dict)
+
+    def empty(self) -> bool:
+        return not any((self.executions, self.contexts, self.source_codes, self.nodes,
+                        self.node_values, self.artifacts, self.next_versions,
+                        self.variables))
+
+
+
+def batches(rows: list, size: int) -> Iterable[list]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+
+# -- inside one transaction ------------------------------------------------------------
+def _run(tx: neo4j.ManagedTransaction, name: str, stats: CommitStats, /,
+         **params: Any) -> list:
+    stats.statements += 1
+    return run(tx, name, **params)
+
+
+def _missing(tx, name: str, ids: set[str], stats: CommitStats) -> set[str]:
+    if not ids:
+        return set()
+    return {r["id"] for r in _run(tx, name, stats, ids=sorted(ids))}
+
+
+def check_blobs_present(blobs: BlobStore, unit: Unit) -> None:
+    """Every value's blob is still on disk with the size it had when written."""
+    for value, info in unit.node_values.values():
+        try:
+            size = blobs.path(info.key).stat().st_size
+        except FileNotFoundError:
+            size = None
+        if size != info.size:
+            what = "is gone" if size is None else f"changed size ({info.size} -> {size} bytes)"
+            raise CorruptBlobError(
+                f"blob {info.key} of the value of node {value.node_id} (execution "
+                f"{value.execution_id}) {what} since write_node_value, probably removed by "
+                "another process deleting an artifact; store the value again "
+                "(save_value) and retry; nothing was stored"
+            )
+
+
+def _check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> None:
+    """Refuse the unit if anything it points at is neither in it nor in the store."""
+    executions = {c.execution_id for c in unit.contexts.values()}
+    executions |= {a.execution_id for a in unit.artifacts.values()}
+    executions |= {a.execution_id for a, _ in unit.next_versions}
+    executions |= {v.execution_id for v, _ in unit.node_values.values()}
+    missing = _missing(tx, "store.missing_execution_ids", executions - set(unit.executions),
+                       stats)
+    if missing:
+        raise NotFoundError(
+            f"execution(s) {', '.join(sorted(missing))} referenced by this commit were never "
+            "written (write_execution first); nothing was stored"
+        )
+    sessions = {n.session_id for n in unit.nodes.values()} - set(unit.contexts)
+    missing = _missing(tx, "store.missing_session_ids", sessions, stats)
+    if missing:
+        raise NotFoundError(
+            f"session(s) {', '.join(sorted(missing))} of nodes in this commit were never "
+            "written (write_context first); nothing was stored"
+        )
+    wanted: dict[str, str] = {}
+    for row in rows:
+        for edge in row["edges"]:
+            wanted.setdefault(edge["dst"], row["id"])
+    for node_id in unit.variables:
+        wanted.setdefault(node_id, node_id)
+    for artifact in [*unit.artifacts.values(), *(a for a, _ in unit.next_versions)]:
+        wanted.setdefault(artifact.node_id, f"artifact {artifact.name!r}")
+    for value, _ in unit.node_values.values():
+        wanted.setdefault(value.node_id, "a node value")
+    missing = _missing(tx, "store.missing_node_ids", set(wanted) - set(unit.nodes), stats)
+    if missing:
+        sample = sorted(missing)[:5]
+        detail = "; ".join(f"{m!r} (needed by {wanted[m]})" for m in sample)
+        raise NotFoundError(
+            f"{len(missing)} referenced node(s) are neither in this commit nor in the "
+            f"store: {detail}; nothing was stored"
+        )
+
+
+
+def _new_artifacts(tx, unit: Unit, stats: CommitStats, retried: bool) -> list[Artifact]:
+    """The unit's artifacts, refused if their name and version are taken. On a retry, one
+    stored identically is skipped instead: it is this very commit, which Neo4j committed
+    before the connection broke."""
+    if not unit.artifacts:
+        return []
+    stored = {}
+    for row in _run(tx, "store.existing_artifacts", stats,
+                    rows=[{"name": n, "version": v} for n, v in unit.artifacts]):
+        artifact = artifact_from_props(row["artifact"])
+        stored[(artifact.name, artifact.version)] = artifact
+    for key, artifact in unit.artifacts.items():
+        if key in stored and not (retried and stored[key] == artifact):
+            raise DuplicateError(
+                f"artifact {artifact.name!r} version {artifact.version} already exists; "
+                "nothing was stored"
+            )
+    return [a for key, a in unit.artifacts.items() if key not in stored]
+
+
+def _save_next_versions(tx, unit: Unit, stats: CommitStats, retried: bool) -> None:
+    """save_artifact: each artifact becomes the next version of its name."""
+    for artifact, save_id in unit.next_versions:
+        rows = retried and _run(tx, "store.same_artifact_saved", stats,
+                                name=artifact.name, save_id=save_id)
+        if rows:  # a retry of a commit that reached Neo4j: keep the version it got
+            stats.saved.append(artifact_from_props(rows[0]["artifact"]))
+            continue
+        version = _run(tx, "store.next_artifact_version", stats, name=artifact.name)
+        saved = artifact.model_copy(update={"version": version[0]["version"]})
+        # CREATE: if another writer took this version meanwhile, the uniqueness
+        # constraint refuses it and commit.run_unit tries the commit again
+        _run(tx, "store.write_artifacts", stats,
+             rows=[{"props": {**artifact_to_props(saved), "save_id": save_id}}])
+        stats.saved.append(saved)
+
+
+def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
+                stats: CommitStats, retried: bool = False) -> None:
+    complete_captions(unit.rows)
+    rows = [unit.rows[i] for i in unit.nodes]
+    _check_references(tx, unit, rows, stats)
+    new = _new_artifacts(tx, unit, stats, retried)
+    if unit.executions:
+        _run(tx, "store.write_executions", stats, rows=[
+            {"id": e.id, "props": execution_to_props(e)} for e in unit.executions.values()])
+    if unit.contexts:
+        _run(tx, "store.write_sessions", stats, rows=[
+            {"id": c.id, "execution_id": c.execution_id, "props": session_to_props(c)}
+            for c in unit.contexts.values()])
+    if unit.source_codes:
+        _run(tx, "store.write_source_code", stats, rows=[
+            {"id": c.id, "props": source_code_to_props(c)} for c in unit.source_codes.values()])
+    # Nodes already stored are rewritten (MERGE); the others, most of a new session, are
+    # created, which is cheaper (benchmarks/run.py); the constraint still refuses duplicates.
+    stored = {r["id"] for ids in batches(list(unit.nodes), batch)
+              for r in _run(tx, "store.existing_node_ids", stats, ids=ids)}
+    for name, part in (("store.write_nodes", [r for r in rows if r["id"] in stored]),
+                       ("store.write_new_nodes", [r for r in rows if r["id"] not in stored])):
+        for chunk in batches(part, batch):
+            written = _run(tx, name, stats, rows=[
+                {k: r[k] for k in ("id", "session_id", "label", "props", "location")}
+                for r in chunk], dependency_types=DEPENDENCY_TYPES)[0]["written"]
+            if written != len(chunk):
+                raise LineagraphError(f"only {written} of {len(chunk)} nodes could be "
+                                      "written; nothing was stored")
+    stats.nodes = len(rows)
+    edges = [dict(edge, src=row["id"]) for row in rows for edge in row["edges"]]
+    for chunk in batches(edges, batch):
+        written = _run(tx, "store.write_edges", stats, rows=chunk)[0]["written"]
+        if written != len(chunk):  # a MATCH found no endpoint: never store a partial graph
+            raise LineagraphError(
+                f"only {written} of {len(chunk)} dependency edges could be written; "
+                "nothing was stored"
+            )
+    stats.edges = len(edges)
+    if unit.variables:
+        _run(tx, "store.write_variables", stats, rows=[
+            {"id": i, "names": names} for i, names in unit.variables.items()])
+    if unit.node_values:
+        _run(tx, "store.write_node_values", stats, rows=[
+            {"node_id": v.node_id, "execution_id": v.execution_id,
+             "props": {**node_value_to_props(v), "size": info.size, "sha256": info.sha256,
+                       "python_type": unit.python_types.get(key)}}
+            for key, (v, info) in unit.node_values.items()])
+    if new:
+        _run(tx, "store.write_artifacts", stats, rows=[
+            {"props": artifact_to_props(a)} for a in new])
+    _save_next_versions(tx, unit, stats, retried)
+

@@ -1,0 +1,75 @@
+"""What the store refuses before anything is sent to Neo4j, one function per model.
+
+``write_*`` and ``write_session`` run these (a :class:`SessionGraph` runs them once,
+when it is checked, and keeps the node rows they built); nothing else validates
+lineage data for the store.
+"""
+
+from __future__ import annotations
+
+from ..mapping import (
+    NODE_LABELS,
+    artifact_to_props,
+    brief,
+    check_datetimes,
+    check_keys,
+    check_text,
+    node_to_row,
+    session_to_props,
+    source_code_to_props,
+)
+from ..models import (Artifact, BaseNode, Execution, ImportNode, LineaID, NodeValue,
+                      SessionContext, SourceCode)
+from .version import parse_artifact_version
+
+
+def check_context(context: SessionContext) -> None:
+    check_keys(f"session {brief(context.id)}", id=context.id,
+               execution_id=context.execution_id)
+    check_datetimes(context, "creation_time")
+    check_text(f"session {context.id!r}", [session_to_props(context)])
+
+
+def check_execution(execution: Execution) -> None:
+    check_keys(f"execution {brief(execution.id)}", id=execution.id)
+    check_datetimes(execution, "timestamp")
+
+
+def check_source_code(source_code: SourceCode) -> None:
+    check_keys(f"source code {brief(source_code.id)}", id=source_code.id)
+    check_text(f"source code {source_code.id!r}", [source_code_to_props(source_code)])
+
+
+def check_node(node: BaseNode) -> dict:
+    """Refuse a node Neo4j could not store; return its row (``mapping.node_to_row``)."""
+    if getattr(node, "node_type", None) not in NODE_LABELS:
+        raise TypeError(f"not a lineage node: {brief(node, 200)}")
+    check_keys(f"node {brief(node.id)}", id=node.id, session_id=node.session_id,
+               **({"name": node.name} if isinstance(node, ImportNode) else {}))
+    row = node_to_row(node)
+    check_text(f"node {node.id!r}", [row])
+    return row
+
+
+def check_variable(node_id: LineaID, variable_name: str) -> None:
+    check_keys("assigned variable", node_id=node_id)
+    if not isinstance(variable_name, str):
+        raise TypeError(f"variable name of node {brief(node_id)} must be a string, not "
+                        f"{type(variable_name).__name__}")
+    check_text(f"variable of node {node_id!r}", [node_id, variable_name])
+
+
+def check_node_value(node_value: NodeValue) -> None:
+    check_keys("node value", node_id=node_value.node_id,
+               execution_id=node_value.execution_id)
+    check_datetimes(node_value, "start_time", "end_time")
+
+
+def check_artifact(artifact: Artifact, version: bool = True) -> None:
+    """``version=False`` for save_artifact, which chooses the version itself."""
+    check_keys("artifact", name=artifact.name, node_id=artifact.node_id,
+               execution_id=artifact.execution_id)
+    if version:
+        parse_artifact_version(artifact.version)  # 0 to 2**63 - 1
+    check_datetimes(artifact, "date_created")
+    check_text(f"artifact {artifact.name!r}", [artifact_to_props(artifact)])
