@@ -43,7 +43,8 @@ BENCH_ARGS     ?= --sizes 1000,10000,100000 --repeat 3 --write-md BENCHMARKS.md
 $(LINEAPY_VENV)/bin/python:
 	$(LINEAPY_PYTHON) -m venv $(LINEAPY_VENV)
 	$(LINEAPY_VENV)/bin/python -m pip install -q --upgrade pip
-	$(LINEAPY_VENV)/bin/python -m pip install -q 'lineapy==0.2.3' 'pydantic<2' 'SQLAlchemy<2'
+	$(LINEAPY_VENV)/bin/python -m pip install -q 'lineapy==0.2.3' 'pydantic<2' 'SQLAlchemy<2' \
+	    scikit-learn lxml_html_clean  # lineapy python needs lxml_html_clean to start
 
 bench-venv: $(LINEAPY_VENV)/bin/python
 
