@@ -773,10 +773,25 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"facts": facts, "results": {
             str(k): v for k, v in results.items()}}, indent=1))
     if args.write_md:
-        args.write_md.write_text(markdown(tables, goals, facts, results, command,
-                                          started_at.strftime("%Y-%m-%d %H:%M UTC"), minutes))
+        text = markdown(tables, goals, facts, results, command,
+                        started_at.strftime("%Y-%m-%d %H:%M UTC"), minutes)
+        args.write_md.write_text(keep_other_sections(args.write_md, text))
         console.print(f"wrote {args.write_md}")
     return 0
+
+
+# Sections other benchmark scripts write into the same file, kept when it is rewritten.
+KEPT_SECTIONS = [("<!-- recorder_overhead: begin -->", "<!-- recorder_overhead: end -->")]
+
+
+def keep_other_sections(path: Path, text: str) -> str:
+    """``text`` followed by the sections of KEPT_SECTIONS found in the file at ``path``."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    for begin, end in KEPT_SECTIONS:
+        if begin in old and end in old and begin not in text:
+            text = text.rstrip("\n") + "\n\n" + \
+                old[old.index(begin):old.index(end) + len(end)] + "\n"
+    return text
 
 
 if __name__ == "__main__":
