@@ -14,9 +14,10 @@ from workers import settings_env
 from lineagraph import GraphLineaDB
 from lineagraph.config import ConnectionSettings
 from lineagraph.connection import open_driver
-from lineagraph.queries import queries
+from lineagraph.queries import load_queries
 
 WORKERS = Path(__file__).resolve().parent / "workers.py"
+TEST_QUERIES = load_queries(Path(__file__).resolve().parent / "cypher")  # not in the wheel
 
 
 def start_worker(settings: ConnectionSettings, *args: str, **env: str) -> subprocess.Popen:
@@ -48,7 +49,7 @@ def wait_for_event(proc: subprocess.Popen, name: str, timeout: float = 300) -> d
 
 
 def running_commits(driver, database: str, pid: int) -> list[dict]:
-    records, _, _ = driver.execute_query(queries()["admin.running_commits"].text,
+    records, _, _ = driver.execute_query(TEST_QUERIES["admin.running_commits"].text,
                                          database_=database)
     return [r.data() for r in records if r["pid"] == pid]
 

@@ -21,3 +21,12 @@ SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name;
 // name: drop_index
 // Drops one index by name. Parameters: $name.
 DROP INDEX $name IF EXISTS;
+
+// name: running_commits
+// lineagraph transactions in progress, from the metadata GraphLineaDB.commit() sets.
+// Returns: transaction_id, pid, op, query, status.
+SHOW TRANSACTIONS
+YIELD transactionId, metaData, currentQuery, status
+WHERE metaData.app = 'lineagraph'
+RETURN transactionId AS transaction_id, metaData.pid AS pid, metaData.op AS op,
+       currentQuery AS query, status;
