@@ -7,7 +7,7 @@ from __future__ import annotations
 import types
 from typing import Any
 
-from ..models import GlobalNode, PositionalArgument, get_new_id
+from ..models import PositionalArgument, get_new_id
 from . import files
 from .analysis import is_user_callable, reach_of
 from .artifacts import OpenStatement
@@ -142,14 +142,9 @@ class BlockHooks:
         holders = [o for o, _ in plan.candidates]
         for name in new_names:
             now = self.g.get(name, MISSING)
-            if now is MISSING:
-                self.bindings.pop(name, None)
-                continue
-            node = self.write(GlobalNode(id=get_new_id(), session_id=self.session_id,
-                                         name=name, call_id=call_id,
-                                         source_location=self.loc(site)))
-            self.bind_name(name, node)
-            self.adopt(now, node, holders)
+            node = self.rebind_global(name, now, call_id, site)
+            if node is not None:
+                self.adopt(now, node, holders)
         if value is not MISSING:
             self.adopt(value, call_id, holders)
         self._flush_saves(call_id)

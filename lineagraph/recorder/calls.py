@@ -10,7 +10,7 @@ import sys
 import types
 from typing import Any, Optional
 
-from ..models import GlobalNode, KeywordArgument, PositionalArgument, get_new_id
+from ..models import KeywordArgument, PositionalArgument, get_new_id
 from . import effects, files
 from .analysis import Reach, is_user_callable, is_user_class, reach_of
 from .artifacts import OpenStatement
@@ -236,14 +236,8 @@ class CallHooks:
             now = self.g.get(name, MISSING)
             if now is before.get(name, MISSING):
                 continue
-            if now is MISSING:
-                self.bindings.pop(name, None)
-                continue
-            node = self.write(GlobalNode(id=get_new_id(), session_id=self.session_id,
-                                         name=name, call_id=call_id,
-                                         source_location=self.loc(site)))
-            self.bind_name(name, node)
-            if self.mutable(now):
+            node = self.rebind_global(name, now, call_id, site)
+            if node is not None and self.mutable(now):
                 self.track(now, node)
 
 

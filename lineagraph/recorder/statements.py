@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from ..models import PositionalArgument
+from ..models import GlobalNode, PositionalArgument, get_new_id
 from .common import MISSING, is_iterator
 
 
@@ -20,6 +20,19 @@ class StatementHooks:
     def bind_name(self, name: str, node: str) -> None:
         self.bindings[name] = node
         self.sink.variable(node, name)
+
+    def rebind_global(self, name: str, now: Any, call_id: str, site) -> str | None:
+        """After a statement or call that (re)bound the global ``name`` to ``now``: the
+        id of a GlobalNode bound to it, or None with the binding dropped when the name
+        is gone (``now`` is MISSING)."""
+        if now is MISSING:
+            self.bindings.pop(name, None)
+            return None
+        node = self.write(GlobalNode(id=get_new_id(), session_id=self.session_id,
+                                     name=name, call_id=call_id,
+                                     source_location=self.loc(site)))
+        self.bind_name(name, node)
+        return node
 
     def stash(self, s: int, value: Any) -> None:
         self.stashed_values[s] = value
