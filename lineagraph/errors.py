@@ -4,6 +4,7 @@
     ├── ConfigurationError             a setting or argument is missing or malformed
     ├── ServerError                    the managed local Neo4j could not be started or stopped
     │   ├── ServerPrerequisiteError    neither Docker nor a usable Java is available
+    │   ├── DataPasswordError          the data directory was made with another password
     │   └── PortInUseError             a port the server was to listen on is taken
     ├── StoreUnavailableError          Neo4j cannot be reached, or refuses our credentials
     │   └── CredentialsRefusedError    Neo4j refused the user name and password
@@ -44,6 +45,10 @@ class ServerError(LineagraphError):
 
 class ServerPrerequisiteError(ServerError):
     """Neither a Docker engine nor a usable Java runtime is available."""
+
+
+class DataPasswordError(ServerError):
+    """The managed server's data directory was created with another password."""
 
 
 class PortInUseError(ServerError):

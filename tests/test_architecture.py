@@ -11,11 +11,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "lineagraph"
 MAX_LINES = 500
 
 
-def modules() -> dict[str, ast.Module]:
-    """Every module under lineagraph/, by dotted name."""
+def modules(package: Path = PACKAGE) -> dict[str, ast.Module]:
+    """Every module under ``package`` (lineagraph/), by dotted name."""
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         found[name] = ast.parse(path.read_text(encoding="utf-8"), str(path))
     return found
@@ -51,12 +51,12 @@ def defined_privates(tree: ast.Module) -> set[str]:
     return {n for n in names if is_private(n)}
 
 
-def private_reaches() -> list[str]:
+def private_reaches(package: Path = PACKAGE) -> list[str]:
     """``module:line: what`` for every use of another lineagraph module's private name:
     ``from .mod import _name``, ``mod._name`` on an imported module or object, and
     ``x._name`` where ``_name`` is defined by another lineagraph module and not by this
     one (``self._x`` and ``cls._x`` are a class's own business)."""
-    trees = modules()
+    trees = modules(package)
     defined = {name: defined_privates(tree) for name, tree in trees.items()}
     found = []
     for module, tree in trees.items():
@@ -150,14 +150,17 @@ def test_the_cli_and_the_server_have_no_function_local_imports():
 
 
 def test_the_checks_find_what_they_look_for(tmp_path, monkeypatch):
-    """The private-name check is not vacuous: it sees a planted reach."""
-    planted = PACKAGE / "_architecture_probe.py"
-    planted.write_text("from .store import _LRU\nfrom . import server\n"
-                       "server._log\n\ndef f(db):\n    return db._read\n", encoding="utf-8")
-    try:
-        found = [f for f in private_reaches() if f.startswith("lineagraph._architecture_probe")]
-    finally:
-        planted.unlink()
+    """The private-name check is not vacuous: it sees a planted reach (in a copy of the
+    package, so a run beside this one never sees the probe)."""
+    import shutil
+
+    copy = tmp_path / "lineagraph"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "_data"))
+    (copy / "_architecture_probe.py").write_text(
+        "from .store import _LRU\nfrom . import server\n"
+        "server._log\n\ndef f(db):\n    return db._read\n", encoding="utf-8")
+    found = [f for f in private_reaches(copy)
+             if f.startswith("lineagraph._architecture_probe")]
     assert any("import _LRU" in f for f in found), found
     assert any("server._log" in f for f in found), found
     assert any("db._read" in f for f in found), found

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..catalog import collect_garbage
-from ..connection import describe_server, open_driver
+from ..connection import check_connection, describe_server, open_driver
 from ..importer import import_lineapy, summarize
 from ..schema import ensure_schema
 from .app import VERSION, Context, cli, json_option, open_store
@@ -50,6 +50,7 @@ def init(obj: Context):
       NEO4J_URI=neo4j+s://xxxx.databases.neo4j.io NEO4J_PASSWORD=... lineagraph init
     """
     settings = obj.settings()
+    check_connection(settings)  # a one-line reason (down, TLS, password) in a second
     driver = open_driver(settings)
     try:
         version = ensure_schema(driver, settings.database)

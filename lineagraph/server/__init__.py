@@ -26,6 +26,7 @@ from ..config import ConnectionSettings
 from ..connection import check_connection
 from ..errors import (
     CredentialsRefusedError,
+    DataPasswordError,
     PortInUseError,
     ServerError,
     ServerPrerequisiteError,
@@ -227,11 +228,17 @@ class ManagedServer:
         self.state.password(create=True)
         try:
             return self._start_with(backend, timeout)
-        except ServerPrerequisiteError:
+        except (ServerPrerequisiteError, DataPasswordError):
             raise
         except ServerError as err:
             if self.backend_choice != "auto" or backend.name != "docker":
                 raise
+            if any(self.state.data.iterdir()):
+                # the container's entrypoint hands the data to its own user; running
+                # Java on it could fail for another reason than the one that matters
+                raise ServerError(f"{err} (the Docker backend already used "
+                                  f"{self.state.data}; fix the above, or use "
+                                  "--backend java with another LINEAGRAPH_HOME)") from None
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             self.notify(f"The Docker backend did not start Neo4j ({first[:300]}). "
                         "Using the Java backend.")
@@ -326,7 +333,7 @@ class ManagedServer:
                     refused_since = refused_since or time.monotonic()
                     last_error = str(err)
                     if time.monotonic() - refused_since > AUTH_SETTLE:
-                        raise ServerError(
+                        raise DataPasswordError(
                             f"Neo4j in {self.state.root} refuses the password in "
                             f"{self.state.password_file}: the data directory was created "
                             "with another password. Restore that file, or move the data "

@@ -200,8 +200,10 @@ class DockerBackend:
         ident = self.container_id()
         if ident is None:
             return False
-        done = _run(["docker", "inspect", "-f", "{{.State.Running}} {{.State.Paused}}", ident])
-        return done.returncode == 0 and done.stdout.split()[:1] == ["true"]
+        # .State.Running stays true while the engine restarts a crashed container
+        # (restart: unless-stopped), so read the status itself.
+        done = _run(["docker", "inspect", "-f", "{{.State.Status}}", ident])
+        return done.returncode == 0 and done.stdout.strip() in ("running", "paused")
 
     def exited(self) -> bool:
         return not self.running()

@@ -166,6 +166,31 @@ class WritesMixin:
         content is reported in ``artifact_conflicts`` and the store's is kept)."""
         rows = check_session_graph(graph)
         done = SessionWrite()
+        # Read what is stored before buffering anything: a read that fails then leaves
+        # no half session pending in the unit.
+        values = []
+        for value in graph.values:
+            stored = self.get_node_value_from_db(value.node_id, value.execution_id)
+            if stored is not None and stored.value == value.value:
+                done.values_skipped += 1
+                continue
+            values.append(value)
+        artifacts = []
+        for artifact in graph.artifacts:
+            try:
+                existing = self.get_artifact_by_name(artifact.name, artifact.version)
+            except NotFoundError:
+                existing = None
+            if existing is None:
+                artifacts.append(artifact)
+            elif (existing.node_id, existing.execution_id) == (artifact.node_id,
+                                                               artifact.execution_id):
+                done.artifacts_skipped += 1
+            else:
+                done.artifact_conflicts.append(
+                    f"{artifact.name!r} version {artifact.version}: the store has node "
+                    f"{existing.node_id}, the import has node {artifact.node_id}; kept "
+                    "the store's")
         for execution in graph.all_executions():
             self._unit.executions[execution.id] = execution
         self._unit.contexts[graph.context.id] = graph.context
@@ -176,28 +201,11 @@ class WritesMixin:
         for node_id, names in graph.variables.items():
             for name in names:
                 self._buffer_variable(node_id, name)
-        for value in graph.values:
-            stored = self.get_node_value_from_db(value.node_id, value.execution_id)
-            if stored is not None and stored.value == value.value:
-                done.values_skipped += 1
-                continue
+        for value in values:
             self._buffer_node_value(value)
-            done.values_written += 1
-        for artifact in graph.artifacts:
-            try:
-                existing = self.get_artifact_by_name(artifact.name, artifact.version)
-            except NotFoundError:
-                existing = None
-            if existing is None:
-                self._buffer_artifact(artifact)
-                done.artifacts_written += 1
-            elif (existing.node_id, existing.execution_id) == (artifact.node_id,
-                                                               artifact.execution_id):
-                done.artifacts_skipped += 1
-            else:
-                done.artifact_conflicts.append(
-                    f"{artifact.name!r} version {artifact.version}: the store has node "
-                    f"{existing.node_id}, the import has node {artifact.node_id}; kept "
-                    "the store's")
+        done.values_written = len(values)
+        for artifact in artifacts:
+            self._buffer_artifact(artifact)
+        done.artifacts_written = len(artifacts)
         done.stats = self.commit()
         return done
