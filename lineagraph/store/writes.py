@@ -21,6 +21,7 @@ from .validate import (
     check_context,
     check_execution,
     check_node,
+    check_nodes,
     check_node_value,
     check_source_code,
     check_variable,
@@ -50,7 +51,7 @@ def check_session_graph(graph: SessionGraph) -> list[dict]:
         check_context(graph.context)
         for code in graph.source_codes:
             check_source_code(code)
-        rows = [check_node(node) for node in graph.nodes]
+        rows = check_nodes(graph.nodes)
         for node_id, names in graph.variables.items():
             for name in names:
                 check_variable(node_id, name)
