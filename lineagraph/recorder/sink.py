@@ -1,10 +1,10 @@
 """The recorder's only door to the store.
 
 Every store call the recorder makes goes through this module, using ``GraphLineaDB``'s
-public methods. The session's nodes and assigned variables are kept here and reach Neo4j
-as :class:`~lineagraph.models.SessionGraph` parts through ``write_session``: one at the
-first ``save`` or the end of the run, then one per later ``save``, each followed by the
-artifact's own commit (``save_artifact`` chooses the version inside its transaction).
+public methods. The session's nodes and assigned variables are kept here and reach the
+store as :class:`~lineagraph.models.SessionGraph` parts (``buffer_session``): at each
+``save``, committed by ``save_artifact`` together with the value and the artifact (one
+commit, as before), and at the end of the run.
 The recorder built the nodes itself, so each part is checked here once, by the store's
 own checks (``validate.check_nodes``), and handed over marked as checked, as the
 importer does: the store does not walk them a second time.
@@ -83,9 +83,15 @@ class Sink:
     def flush(self) -> None:
         """Commit the nodes and variables recorded since the last flush (the session, its
         execution and code with them, which the store merges)."""
+        self._buffer()
+        self.db.commit()  # also what a refused save left pending; nothing pending: no-op
+
+    def _buffer(self) -> bool:
+        """Hand the nodes and variables recorded since the last time to the store's
+        pending unit as one checked SessionGraph part; False when there was nothing."""
         if self.session is None or (self.written and not self.pending
                                     and not self.variables):
-            return
+            return False
         nodes, self.pending = self.pending, []
         variables, self.variables = self.variables, {}
         # model_construct: the models were validated when the recorder built them
@@ -94,8 +100,9 @@ class Sink:
             source_codes=[self.code], nodes=nodes, variables=variables, values=[],
             artifacts=[])
         graph.mark_checked(check_nodes(nodes))
-        self.db.write_session(graph)
+        self.db.buffer_session(graph)
         self.written = True
+        return True
 
     def save(self, name: str, node_id: LineaID, value: Any, date: datetime.datetime
              ) -> tuple[Artifact, Optional[str]]:
@@ -103,13 +110,13 @@ class Sink:
         version of ``name``, committing everything pending. Returns the artifact and,
         when the value could not be pickled, why."""
         execution_id = self.session.execution_id
+        self._buffer()  # the nodes so far: one commit with the value and the artifact
         data, why = _pickled(value)
         if data is not None:
             info = self.db.blobs.put_bytes(data)
             self.db.write_node_value(NodeValue(
                 node_id=node_id, execution_id=execution_id, value=info.key,
                 value_type=_value_type(value), start_time=date, end_time=date))
-        self.flush()  # the pending nodes commit with the value just buffered
         artifact = self.db.save_artifact(name, node_id, execution_id, date_created=date)
         self.artifacts += 1
         return artifact, why

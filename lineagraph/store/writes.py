@@ -1,5 +1,6 @@
 """The writers: ``write_*`` buffer one model each until ``commit()``; ``write_session``
-writes a whole :class:`~lineagraph.models.SessionGraph` as one unit."""
+writes a whole :class:`~lineagraph.models.SessionGraph` as one unit (``buffer_session``
+buffers one for the next commit)."""
 
 from __future__ import annotations
 
@@ -165,6 +166,14 @@ class WritesMixin:
         already stored with the same blob, or an artifact already stored for the same
         node and execution, is skipped; an artifact whose name and version hold other
         content is reported in ``artifact_conflicts`` and the store's is kept)."""
+        done = self.buffer_session(graph)
+        done.stats = self.commit()
+        return done
+
+    def buffer_session(self, graph: SessionGraph) -> SessionWrite:
+        """``write_session`` without its commit: the graph joins what is pending, to be
+        sent by the next ``commit()`` or ``save_artifact`` (the recorder's ``save``
+        commits its nodes with the artifact this way); ``stats`` stays empty."""
         rows = check_session_graph(graph)
         done = SessionWrite()
         for execution in graph.all_executions():
@@ -200,5 +209,4 @@ class WritesMixin:
                     f"{artifact.name!r} version {artifact.version}: the store has node "
                     f"{existing.node_id}, the import has node {artifact.node_id}; kept "
                     "the store's")
-        done.stats = self.commit()
         return done
