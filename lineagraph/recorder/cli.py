@@ -25,14 +25,15 @@ def run_command(obj, quiet: bool, script: str, args: tuple) -> None:
     from .sink import open_store
 
     try:
-        load(script)  # Python's own message and exit code, before the store is touched
+        # Python's own message and exit code, before the store is touched
+        loaded = load(script)
     except ScriptError as err:
         click.echo(str(err).rstrip("\n"), err=True)
         sys.exit(err.exit_code)
     settings = obj.settings() if hasattr(obj, "settings") else None
     db = open_store(settings, getattr(obj, "home", None))  # unreachable: one-line error, exit 3
     try:
-        result = run(script, list(args), db, quiet=quiet)
+        result = run(script, list(args), db, quiet=quiet, loaded=loaded)
     finally:
         db.close()
     sys.exit(result.exit_code)

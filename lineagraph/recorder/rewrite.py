@@ -93,8 +93,9 @@ class Rewriter:
                 body.extend(self.simple(stmt))
             else:
                 body.extend(self.block(stmt))
-        new = ast.Module(body=body, type_ignores=tree.type_ignores)
-        return ast.fix_missing_locations(new)
+        # every node made here is located (hook, _located): the runner compiles this as
+        # it is and walks it with ast.fix_missing_locations only if compile refuses it
+        return ast.Module(body=body, type_ignores=tree.type_ignores)
 
     def block(self, stmt: ast.stmt) -> list[ast.stmt]:
         site = self.site("block", stmt, code=self.text(stmt))
@@ -422,7 +423,7 @@ def _located(new: ast.AST, where: ast.AST) -> Any:
     """Give ``where``'s location to the nodes of ``new`` that have none. A node that
     has one was parsed or located already, and so were the nodes under it: the walk
     stops there (walking them again made rewriting quadratic in expression depth;
-    ``fix_missing_locations`` at the end still covers anything missed)."""
+    the runner's ``fix_missing_locations`` fallback still covers anything missed)."""
     todo = [new]
     while todo:
         node = todo.pop()

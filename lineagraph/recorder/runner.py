@@ -63,12 +63,15 @@ def load(script: str) -> tuple[Path, str, ast.Module]:
     return path, text, tree
 
 
-def run(script: str, args: list[str], db, quiet: bool = False) -> RunResult:
-    """Record ``script`` into ``db`` (a GraphLineaDB); return what happened."""
+def run(script: str, args: list[str], db, quiet: bool = False,
+        loaded: Optional[tuple[Path, str, ast.Module]] = None) -> RunResult:
+    """Record ``script`` into ``db`` (a GraphLineaDB); return what happened. ``loaded``:
+    what ``load(script)`` returned, when the caller loaded it already (parsing a long
+    script again cost a tenth of a second)."""
     started = time.perf_counter()
-    path, source, tree = load(script)
+    path, source, tree = loaded or load(script)
     new_tree, sites = rewrite(tree, source)
-    code_obj = compile(new_tree, str(path), "exec")
+    code_obj = _compiled(new_tree, path)
 
     session_id, execution_id = get_new_id(), get_new_id()
     now = datetime.datetime.now()
@@ -118,6 +121,16 @@ def run(script: str, args: list[str], db, quiet: bool = False) -> RunResult:
               f"{result.artifacts} artifacts saved) in {result.seconds:.2f} s",
               file=sys.stderr)
     return result
+
+
+def _compiled(tree: ast.Module, path: Path):
+    """The rewritten tree compiled. The rewriter locates every node it makes (``hook``,
+    ``_located``), so the whole-tree ``ast.fix_missing_locations`` walk runs only when
+    compile finds a node without a location (it refuses those)."""
+    try:
+        return compile(tree, str(path), "exec")
+    except (TypeError, ValueError):
+        return compile(ast.fix_missing_locations(tree), str(path), "exec")
 
 
 def _swap(module, path: Path, args: list[str]) -> dict:

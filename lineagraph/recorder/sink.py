@@ -1,10 +1,13 @@
 """The recorder's only door to the store.
 
 Every store call the recorder makes goes through this module, using ``GraphLineaDB``'s
-public methods: writes are buffered by the store's unit of work and reach Neo4j in one
-commit at the end of the run and one per ``save`` (``save_artifact`` commits everything
-pending together with the artifact). When the store gains an API that writes a whole
-session graph at once, only this module changes.
+public methods. The session's nodes and assigned variables are kept here and reach the
+store as :class:`~lineagraph.models.SessionGraph` parts (``buffer_session``): at each
+``save``, committed by ``save_artifact`` together with the value and the artifact (one
+commit, as before), and at the end of the run.
+The recorder built the nodes itself, so each part is checked here once, by the store's
+own checks (``validate.check_nodes``), and handed over marked as checked, as the
+importer does: the store does not walk them a second time.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from ..models import (
     LineaID,
     NodeValue,
     SessionContext,
+    SessionGraph,
     SourceCode,
     ValueType,
 )
+from ..store.validate import check_context, check_execution, check_nodes, \
+    check_source_code, check_variable
 
 
 def open_store(settings=None, home=None):
@@ -52,22 +58,51 @@ class Sink:
         self.nodes = 0
         self.artifacts = 0
         self.session: Optional[SessionContext] = None
+        self.execution: Optional[Execution] = None
+        self.code: Optional[SourceCode] = None
+        self.pending: list[BaseNode] = []
+        self.variables: dict[LineaID, list[str]] = {}
+        self.written = False  # the session, its execution and code are stored
 
     def begin(self, session: SessionContext, execution: Execution, code: SourceCode) -> None:
-        self.session = session
-        self.db.write_execution(execution)
-        self.db.write_context(session)
-        self.db.write_source_code(code)
+        check_execution(execution)
+        check_context(session)
+        check_source_code(code)
+        self.session, self.execution, self.code = session, execution, code
 
     def node(self, node: BaseNode) -> None:
-        self.db.write_node(node)
+        self.pending.append(node)
         self.nodes += 1
 
     def variable(self, node_id: LineaID, name: str) -> None:
-        self.db.write_assigned_variable(node_id, name)
+        check_variable(node_id, name)
+        names = self.variables.setdefault(node_id, [])
+        if name not in names:
+            names.append(name)
 
     def flush(self) -> None:
-        self.db.commit()
+        """Commit the nodes and variables recorded since the last flush (the session, its
+        execution and code with them, which the store merges)."""
+        self._buffer()
+        self.db.commit()  # also what a refused save left pending; nothing pending: no-op
+
+    def _buffer(self) -> bool:
+        """Hand the nodes and variables recorded since the last time to the store's
+        pending unit as one checked SessionGraph part; False when there was nothing."""
+        if self.session is None or (self.written and not self.pending
+                                    and not self.variables):
+            return False
+        nodes, self.pending = self.pending, []
+        variables, self.variables = self.variables, {}
+        # model_construct: the models were validated when the recorder built them
+        graph = SessionGraph.model_construct(
+            context=self.session, execution=self.execution, executions=[],
+            source_codes=[self.code], nodes=nodes, variables=variables, values=[],
+            artifacts=[])
+        graph.mark_checked(check_nodes(nodes))
+        self.db.buffer_session(graph)
+        self.written = True
+        return True
 
     def save(self, name: str, node_id: LineaID, value: Any, date: datetime.datetime
              ) -> tuple[Artifact, Optional[str]]:
@@ -75,6 +110,7 @@ class Sink:
         version of ``name``, committing everything pending. Returns the artifact and,
         when the value could not be pickled, why."""
         execution_id = self.session.execution_id
+        self._buffer()  # the nodes so far: one commit with the value and the artifact
         data, why = _pickled(value)
         if data is not None:
             info = self.db.blobs.put_bytes(data)
@@ -87,7 +123,7 @@ class Sink:
 
     def close(self) -> None:
         try:
-            self.db.commit()
+            self.flush()
         finally:
             self.db.close()
 

@@ -66,12 +66,19 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks):
         self.unpicklable_told = False
         self.save_functions: set[int] = set()
         self.get_functions: set[int] = set()
+        self.locations: dict[tuple, SourceLocation] = {}
 
     # -- nodes ----------------------------------------------------------------------------
     def loc(self, site: Site) -> SourceLocation:
-        return SourceLocation(lineno=site.lineno, col_offset=site.col_offset,
-                              end_lineno=site.end_lineno, end_col_offset=site.end_col_offset,
-                              source_code=self.code)
+        # one model per span, shared by the nodes of a site (a loop's body makes many):
+        # building and validating a SourceLocation per node was a tenth of the hooks' time
+        key = (site.lineno, site.col_offset, site.end_lineno, site.end_col_offset)
+        found = self.locations.get(key)
+        if found is None:
+            found = self.locations[key] = SourceLocation(
+                lineno=site.lineno, col_offset=site.col_offset, end_lineno=site.end_lineno,
+                end_col_offset=site.end_col_offset, source_code=self.code)
+        return found
 
     def write(self, node) -> str:
         self.sink.node(node)

@@ -1,5 +1,6 @@
 """The writers: ``write_*`` buffer one model each until ``commit()``; ``write_session``
-writes a whole :class:`~lineagraph.models.SessionGraph` as one unit."""
+writes a whole :class:`~lineagraph.models.SessionGraph` as one unit (``buffer_session``
+buffers one for the next commit)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .validate import (
     check_context,
     check_execution,
     check_node,
+    check_nodes,
     check_node_value,
     check_source_code,
     check_variable,
@@ -50,7 +52,7 @@ def check_session_graph(graph: SessionGraph) -> list[dict]:
         check_context(graph.context)
         for code in graph.source_codes:
             check_source_code(code)
-        rows = [check_node(node) for node in graph.nodes]
+        rows = check_nodes(graph.nodes)
         for node_id, names in graph.variables.items():
             for name in names:
                 check_variable(node_id, name)
@@ -164,6 +166,14 @@ class WritesMixin:
         already stored with the same blob, or an artifact already stored for the same
         node and execution, is skipped; an artifact whose name and version hold other
         content is reported in ``artifact_conflicts`` and the store's is kept)."""
+        done = self.buffer_session(graph)
+        done.stats = self.commit()
+        return done
+
+    def buffer_session(self, graph: SessionGraph) -> SessionWrite:
+        """``write_session`` without its commit: the graph joins what is pending, to be
+        sent by the next ``commit()`` or ``save_artifact`` (the recorder's ``save``
+        commits its nodes with the artifact this way); ``stats`` stays empty."""
         rows = check_session_graph(graph)
         done = SessionWrite()
         # Read what is stored before buffering anything: a read that fails then leaves
@@ -207,5 +217,4 @@ class WritesMixin:
         for artifact in artifacts:
             self._buffer_artifact(artifact)
         done.artifacts_written = len(artifacts)
-        done.stats = self.commit()
         return done
