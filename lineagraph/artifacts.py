@@ -57,7 +57,7 @@ def artifact_value(db: GraphLineaDB, name: str, version: int | None = None) -> A
     key = db.get_node_value_path(artifact.node_id, artifact.execution_id)
     try:
         value = db.blobs.load_value(key)
-    except (ModuleNotFoundError, AttributeError) as err:
+    except (ImportError, AttributeError) as err:  # not installed here, or broken
         raise LineagraphError(
             f"cannot load {name!r} version {artifact.version} here: {err}; "
             "use -o FILE to write the pickle out instead"

@@ -45,18 +45,6 @@ def explicit_settings(
     )
 
 
-def __getattr__(name: str):
-    # Transitional re-export (PEP 562) for callers of the old place, store.py among
-    # them: ``resolve_settings`` lives in lineagraph.environment, which imports
-    # lineagraph.server, which imports this module. Importing it here only on first use
-    # keeps ``import lineagraph.connection`` from loading the server package.
-    if name == "resolve_settings":
-        from .environment import resolve_settings
-
-        return resolve_settings
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # The schemes of Bolt, the protocol lineagraph speaks. The driver also takes http:// and
 # https:// (Neo4j's HTTP Query API, through aiohttp), which lineagraph does not use.
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")

@@ -131,13 +131,13 @@ def test_value_shows_a_short_repr_or_writes_the_verified_pickle(imported, tmp_pa
     assert out.read_bytes() == (KITCHEN / "pickles" / art["pickle"]).read_bytes()
 
 
-def test_a_value_without_its_library_says_to_write_it_out(imported):
+def test_a_value_without_its_library_says_to_write_it_out(imported, tmp_path):
     env, _, _ = imported
-    try:
-        import sklearn  # noqa: F401
-        pytest.skip("scikit-learn is installed here, so the model loads")
-    except ImportError:
-        pass
+    # scikit-learn made unimportable for the command, whether or not it is installed
+    hidden = tmp_path / "no-sklearn" / "sklearn"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError('scikit-learn hidden by the test')\n")
+    env = dict(env, PYTHONPATH=str(hidden.parent))
     done = run(env, "value", "ks_model")
     assert done.returncode == 1
     assert "use -o FILE" in done.stderr and "Traceback" not in done.stderr

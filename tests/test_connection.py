@@ -9,8 +9,10 @@ import sys
 import pytest
 from pydantic import SecretStr
 
+from conftest import unavailable
 from lineagraph.config import ConnectionSettings
-from lineagraph.connection import check_connection, resolve_settings
+from lineagraph.connection import check_connection
+from lineagraph.environment import resolve_settings
 from lineagraph.errors import ConfigurationError, StoreUnavailableError
 from lineagraph.server.ports import free_port
 
@@ -122,7 +124,7 @@ def _host_port(uri: str) -> str:
 @pytest.mark.parametrize("scheme", ["neo4j+s", "bolt+s", "neo4j+ssc", "bolt+ssc"])
 def test_tls_to_a_plain_server_is_one_line_naming_the_mismatch(neo4j_settings, scheme):
     if "+" in neo4j_settings.uri.partition("://")[0]:
-        pytest.skip("the test server speaks TLS")
+        unavailable("these tests need a plain (non-TLS) test server")
     plain = scheme.partition("+")[0]
     where = _host_port(neo4j_settings.uri)
     done = run_cli("info", env_extra={
@@ -161,14 +163,14 @@ def tls_neo4j(tmp_path_factory):
     from lineagraph.server.java import ENTRY_POINT, JVM_FLAGS, JavaBackend, find_java
 
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make the server's certificate")
+        unavailable("openssl is needed to make the server's certificate")
     root = tmp_path_factory.mktemp("tls-neo4j")
     backend = JavaBackend(None, cache_dir(), "384m", "64m", notify=lambda m: None)
     try:
         backend.install()  # a no-op when the local server's jars are there already
         java = find_java()
     except ServerPrerequisiteError as err:
-        pytest.skip(f"the Java Neo4j is needed: {err}")
+        unavailable(f"the Java Neo4j is needed: {err}")
     certs = root / "certificates"
     certs.mkdir()
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",

@@ -15,7 +15,8 @@ from pydantic import SecretStr
 
 from lineagraph import GraphLineaDB
 from lineagraph.config import ConnectionSettings
-from lineagraph.connection import check_connection, open_driver, resolve_settings
+from lineagraph.connection import check_connection, open_driver
+from lineagraph.environment import resolve_settings
 from lineagraph.errors import LineagraphError, StoreUnavailableError
 
 ROOT = Path(__file__).resolve().parent.parent
