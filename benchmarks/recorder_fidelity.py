@@ -51,28 +51,6 @@ LONGER_EXPLAINED = {
         "mutate (its `inventory` slice misses it too). Correct, one line longer.",
 }
 
-_RERUN = r"""
-import pickle, sys
-import cloudpickle
-import lineagraph
-import lineagraph.recorder.api as api
-captured = {}
-def save(value, name):
-    captured.setdefault(name, []).append(value)
-shim = api.lineapy_shim()
-shim.save = save
-sys.modules["lineapy"] = shim
-lineagraph.save = save
-code, name, out = sys.argv[1], sys.argv[2], sys.argv[3]
-sys.argv = [code]
-source = open(code).read()
-exec(compile(source, code, "exec"), {"__name__": "__main__", "__file__": code})
-with open(out, "wb") as handle:
-    if name in captured:
-        cloudpickle.dump(("ok", captured[name][-1]), handle)
-    else:
-        pickle.dump(("missing", sorted(captured)), handle)
-"""
 
 
 def _lineapy_stubs() -> None:
@@ -180,7 +158,7 @@ def rerun(case: Path, code: str, name: str, env: dict) -> tuple[str, object]:
         folder = fresh_copy(case, Path(tmp))
         (folder / "_slice.py").write_text(code)
         out = Path(tmp) / "value.pkl"
-        done = subprocess.run([sys.executable, "-c", _RERUN, "_slice.py", name, str(out)],
+        done = subprocess.run([sys.executable, "-m", "lineagraph.recorder.rerun", "_slice.py", name, str(out)],
                               cwd=folder, env=env, capture_output=True, text=True,
                               timeout=600)
         if done.returncode != 0 or not out.exists():

@@ -95,7 +95,7 @@ def _docker_missing(marker: str) -> str | None:
     from lineagraph.server import docker
 
     if marker == "containers":  # the Docker backend: engine, compose, an image
-        # no pull here: the run's start tried one already (servers.containers_unavailable)
+        # no pull here: the run's start tried one already (tests/servers.py start_server)
         return docker.unavailable_reason(docker.chosen_image(), notify=lambda message: None,
                                          try_pull=False)
     if not docker.docker_answers():  # local_image: the image `make neo4j-image` builds

@@ -13,21 +13,15 @@ from lineagraph.models import NodeType
 from lineagraph.recorder.api import LineaArtifact
 from lineagraph.recorder.runner import run
 
-_RERUN = r"""
-import pickle, sys
-import cloudpickle
-import lineagraph.recorder.api as api
-captured = {}
-def save(value, name):
-    captured.setdefault(name, []).append(value)
-shim = api.lineapy_shim()
-shim.save = save
-sys.modules["lineapy"] = shim
-code, name, out = sys.argv[1], sys.argv[2], sys.argv[3]
-exec(compile(open(code).read(), code, "exec"), {"__name__": "__main__"})
-with open(out, "wb") as handle:
-    cloudpickle.dump(captured.get(name, ["<not saved>"])[-1], handle)
-"""
+RERUN = [sys.executable, "-m", "lineagraph.recorder.rerun"]
+
+
+def _saved(out: Path, name: str):
+    """The value the re-run saved as ``name`` (an assertion error when it saved none)."""
+    with open(out, "rb") as handle:
+        outcome, value = pickle.load(handle)
+    assert outcome == "ok", f"{name!r} was not saved; saved: {value}"
+    return value
 
 
 class Recording:
@@ -63,11 +57,10 @@ class Recording:
             (folder / fname).write_text(text)
         (folder / "slice.py").write_text(code)
         out = folder / "value.pkl"
-        done = subprocess.run([sys.executable, "-c", _RERUN, "slice.py", name, str(out)],
+        done = subprocess.run([*RERUN, "slice.py", name, str(out)],
                               cwd=folder, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, f"slice failed:\n{code}\n{done.stderr}"
-        with open(out, "rb") as handle:
-            return pickle.load(handle)
+        return _saved(out, name)
 
 
 def record(store, tmp_path: Path, source: str, args=(), files: dict | None = None,
@@ -95,8 +88,7 @@ def plain_value(tmp_path: Path, source: str, name: str, files: dict | None = Non
         (folder / fname).write_text(text)
     (folder / "script.py").write_text(textwrap.dedent(source))
     out = folder / "value.pkl"
-    done = subprocess.run([sys.executable, "-c", _RERUN, "script.py", name, str(out)],
+    done = subprocess.run([*RERUN, "script.py", name, str(out)],
                           cwd=folder, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    with open(out, "rb") as handle:
-        return pickle.load(handle)
+    return _saved(out, name)

@@ -64,19 +64,6 @@ def run_image() -> str:
     return docker.chosen_image()
 
 
-def containers_unavailable(image: str, notify: Callable[[str], None]) -> str | None:
-    """Why testcontainers cannot run ``image`` here (None when it can). No compose needed."""
-    if not docker.docker_answers():
-        return "no Docker engine answers"
-    if docker.image_present(image):
-        return None
-    why = docker.pull(image, notify)
-    if why is None:
-        return None
-    return (f"the image {image} is not present and cannot be pulled ({why}); "
-            "`make neo4j-image` builds one here")
-
-
 def prepare_testcontainers() -> None:
     """Settings testcontainers reads when it is first imported: no Ryuk (its image cannot
     be pulled here), and the mapped ports reached on 127.0.0.1 (this machine may itself be
@@ -151,7 +138,7 @@ def start_server(home: Path, notify: Callable[[str], None]) -> RunServer:
     backend = requested_backend()
     if backend in ("auto", "testcontainers"):
         image = run_image()
-        reason = containers_unavailable(image, notify)
+        reason = docker.unavailable_reason(image, notify, compose=False)
         if reason is None:
             try:
                 return start_container(image)

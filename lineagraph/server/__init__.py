@@ -117,25 +117,25 @@ class ManagedServer:
     def _java(self) -> JavaBackend:
         return JavaBackend(self.state, self.cache, self.heap, self.pagecache, self.notify)
 
-    def _docker(self) -> DockerBackend:
-        return DockerBackend(self.state, self.heap, self.pagecache, self.notify)
+    def _docker(self, image: str | None = None) -> DockerBackend:
+        return DockerBackend(self.state, self.heap, self.pagecache, self.notify, image)
 
     def _pick_backend(self):
         """The backend to start: the explicit choice, else the previous start's, else
         Docker when it can work here, else Java (with a one-line note of why)."""
-        if self.backend_choice == "java":
+        previous = self.state.read_state()
+        if self.backend_choice == "java" or (
+                self.backend_choice == "auto" and previous and previous.backend == "java"):
             return self._java()
+        image = docker.chosen_image()
         if self.backend_choice == "docker":
-            reason = docker.unavailable_reason(docker.chosen_image(), self.notify)
+            reason = docker.unavailable_reason(image, self.notify)
             if reason is not None:
                 raise ServerPrerequisiteError(f"--backend docker cannot work here: {reason}")
-            return self._docker()
-        previous = self.state.read_state()
-        if previous and previous.backend == "java":
-            return self._java()
-        reason = docker.unavailable_reason(docker.chosen_image(), self.notify)
+            return self._docker(image)
+        reason = docker.unavailable_reason(image, self.notify)
         if reason is None:
-            return self._docker()
+            return self._docker(image)
         try:
             find_java()
         except ServerPrerequisiteError as err:

@@ -107,13 +107,14 @@ def pull(image: str, notify: Callable[[str], None]) -> str | None:
 
 
 def unavailable_reason(image: str, notify: Callable[[str], None], try_pull: bool = True,
-                       ) -> str | None:
-    """None when the Docker backend can run ``image`` here, else what is missing."""
+                       compose: bool = True) -> str | None:
+    """None when the Docker backend can run ``image`` here, else what is missing
+    (``compose=False``: a compose tool is not needed, as for testcontainers)."""
     if not shutil.which("docker"):
         return "there is no `docker` command"
     if not docker_answers():
         return "no Docker engine answers (`docker info` fails)"
-    if compose_command() is None:
+    if compose and compose_command() is None:
         return ("the Docker engine answers but neither `docker compose` (the compose "
                 "plugin) nor `docker-compose` is installed")
     if image_present(image):
