@@ -9,6 +9,7 @@ module with these same functions (:func:`lineapy_shim`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import types
 from typing import Any, Optional
@@ -52,6 +53,13 @@ def activate(recorder: Any = None, db: Any = None) -> None:
     _active.update(recorder=recorder, db=db)
 
 
+def _exclusive():
+    """The store to ourselves: in a recording, its writer thread may be committing a part
+    (``Sink.lock``); in plain Python nothing else uses it."""
+    recorder = _active["recorder"]
+    return recorder.sink.lock if recorder is not None else contextlib.nullcontext()
+
+
 def _store():
     if _active["db"] is not None:
         return _active["db"]
@@ -74,19 +82,22 @@ class LineaArtifact:
         self.execution_id = artifact.execution_id
 
     def get_value(self) -> Any:
-        return self._db.load_node_value(self.node_id, self.execution_id)
+        with _exclusive():
+            return self._db.load_node_value(self.node_id, self.execution_id)
 
     def get_code(self, keep_lineapy_save: bool = False) -> str:
         """The slice; a ``get(name)`` in it reads the version it read when recorded."""
         from ..slicing import get_program_slice
         from .pinning import pin_gets
-        code = get_program_slice(self._db, artifacts=[(self.name, self.version)],
-                                 keep_lineapy_save=keep_lineapy_save)
-        return pin_gets(self._db, code)
+        with _exclusive():
+            code = get_program_slice(self._db, artifacts=[(self.name, self.version)],
+                                     keep_lineapy_save=keep_lineapy_save)
+            return pin_gets(self._db, code)
 
     def get_session_code(self) -> str:
-        session_id = self._db.get_node_by_id(self.node_id).session_id
-        return self._db.get_source_code_for_session(session_id)
+        with _exclusive():
+            session_id = self._db.get_node_by_id(self.node_id).session_id
+            return self._db.get_source_code_for_session(session_id)
 
     def __repr__(self) -> str:
         return f"LineaArtifact(name={self.name!r}, version={self.version})"
@@ -117,12 +128,15 @@ def get(artifact_name: str, version: Optional[int] = None) -> LineaArtifact:
             version = None
         elif version == "all":
             raise ValueError("get() takes one version: a number or 'latest'")
-    return LineaArtifact(store, store.get_artifact_by_name(artifact_name, version))
+    with _exclusive():
+        return LineaArtifact(store, store.get_artifact_by_name(artifact_name, version))
 
 
 def delete(artifact_name: str, version: Any = "latest") -> int:
     """Delete one version of an artifact, ``"latest"`` or ``"all"``."""
-    return _store().delete_artifact_by_name(artifact_name, version=version)
+    store = _store()
+    with _exclusive():
+        return store.delete_artifact_by_name(artifact_name, version=version)
 
 
 class ArtifactStore:
@@ -144,7 +158,9 @@ class ArtifactStore:
 
 
 def artifact_store() -> ArtifactStore:
-    return ArtifactStore(_store())
+    store = _store()
+    with _exclusive():
+        return ArtifactStore(store)
 
 
 _STORE_API = ("save", "get", "delete", "artifact_store", "file_system", "db")

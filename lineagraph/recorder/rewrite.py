@@ -37,6 +37,7 @@ _COMPARE = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: 
             ast.GtE: "ge", ast.Is: "is_", ast.IsNot: "is_not", ast.In: "contains",
             ast.NotIn: "not_in"}
 _LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+_LOAD = ast.Load()  # one shared context, as CPython's own parser does
 _SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.Import,
            ast.ImportFrom, ast.Pass)
 _OPAQUE = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
@@ -73,14 +74,21 @@ class Rewriter:
         return s
 
     def hook(self, name: str, site: Site, *args: ast.expr, where: ast.AST) -> ast.expr:
-        loc = {k: getattr(where, k) for k in _LOCATION}  # built located: no walk needed
+        # built located, so no walk is needed; positional fields and the location put
+        # into __dict__ at once: keyword arguments made building a hook twice as slow
+        loc = {k: getattr(where, k) for k in _LOCATION}
         for arg in args:
             if not hasattr(arg, "lineno"):
                 _located(arg, where)
-        return ast.Call(
-            func=ast.Attribute(value=ast.Name(HOOKS, ast.Load(), **loc), attr=name,
-                               ctx=ast.Load(), **loc),
-            args=[ast.Constant(site.id, **loc), *args], keywords=[], **loc)
+        recorder = ast.Name(HOOKS, _LOAD)
+        recorder.__dict__.update(loc)
+        method = ast.Attribute(recorder, name, _LOAD)
+        method.__dict__.update(loc)
+        site_id = ast.Constant(site.id)
+        site_id.__dict__.update(loc)
+        call = ast.Call(method, [site_id, *args], [])
+        call.__dict__.update(loc)
+        return call
 
     def text(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.source, node) or ast.unparse(node)
@@ -430,7 +438,7 @@ def _located(new: ast.AST, where: ast.AST) -> Any:
         if "lineno" in node._attributes:
             if hasattr(node, "lineno"):
                 continue
-            ast.copy_location(node, where)
+            node.__dict__.update({k: getattr(where, k) for k in _LOCATION})
         todo.extend(ast.iter_child_nodes(node))
     return new
 

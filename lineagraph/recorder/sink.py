@@ -2,9 +2,22 @@
 
 Every store call the recorder makes goes through this module, using ``GraphLineaDB``'s
 public methods. The session's nodes and assigned variables are kept here and reach the
-store as :class:`~lineagraph.models.SessionGraph` parts (``buffer_session``): at each
-``save``, committed by ``save_artifact`` together with the value and the artifact (one
-commit, as before), and at the end of the run.
+store as :class:`~lineagraph.models.SessionGraph` parts (``buffer_session``), each
+committed on its own:
+
+- every ``flush_nodes`` nodes, by a writer thread, while the program goes on running
+  (Neo4j writes one part while Python records the next: on a long script that halves
+  the wall time);
+- at each ``save``, together with the value and the artifact (one commit), which the
+  program waits for: the save is durable when it returns;
+- at the end of the run.
+
+Parts are committed in the order they were recorded, so each one's references are in
+itself or in the store. Only the writer thread uses the store while a recording runs;
+the store API (``get``, ``LineaArtifact.get_code``, ...) takes :attr:`Sink.lock` to read
+between two parts. A part that fails is not retried: the error is raised at the next
+``save`` and at the end (never inside the program's own statements), and nothing is sent
+after it.
 The recorder built the nodes itself, so each part is checked here once, by the store's
 own checks (``validate.check_nodes``), and handed over marked as checked, as the
 importer does: the store does not walk them a second time.
@@ -14,8 +27,9 @@ from __future__ import annotations
 
 import datetime
 import pickle
-import sys
-from typing import Any, Optional
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Optional
 
 from ..errors import LineagraphError
 from ..models import (
@@ -50,11 +64,17 @@ def open_store(settings=None, home=None):
     return db
 
 
+# nodes per background commit: big enough that a round trip is not paid per statement,
+# small enough that the writer starts early and a commit's transaction state stays small
+FLUSH_NODES = 2000
+
+
 class Sink:
     """Buffered writes of one recorded session."""
 
-    def __init__(self, db):
+    def __init__(self, db, flush_nodes: Optional[int] = None):
         self.db = db
+        self.flush_nodes = flush_nodes or FLUSH_NODES
         self.nodes = 0
         self.artifacts = 0
         self.session: Optional[SessionContext] = None
@@ -62,7 +82,12 @@ class Sink:
         self.code: Optional[SourceCode] = None
         self.pending: list[BaseNode] = []
         self.variables: dict[LineaID, list[str]] = {}
-        self.written = False  # the session, its execution and code are stored
+        self.written = False  # the session, its execution and code were handed over
+        # held by the writer while it uses the store, and by the store API between parts
+        self.lock = threading.RLock()
+        self._writer: Optional[ThreadPoolExecutor] = None
+        self._last: Optional[Future] = None
+        self._failed: Optional[BaseException] = None
 
     def begin(self, session: SessionContext, execution: Execution, code: SourceCode) -> None:
         check_execution(execution)
@@ -73,6 +98,9 @@ class Sink:
     def node(self, node: BaseNode) -> None:
         self.pending.append(node)
         self.nodes += 1
+        if len(self.pending) >= self.flush_nodes and self._failed is None:
+            part = self._take()
+            self._submit(self._commit_part, part)
 
     def variable(self, node_id: LineaID, name: str) -> None:
         check_variable(node_id, name)
@@ -81,17 +109,49 @@ class Sink:
             names.append(name)
 
     def flush(self) -> None:
-        """Commit the nodes and variables recorded since the last flush (the session, its
-        execution and code with them, which the store merges)."""
-        self._buffer()
-        self.db.commit()  # also what a refused save left pending; nothing pending: no-op
+        """Commit everything recorded so far and wait for it (raising what failed)."""
+        part = self._take()
+        if part is not None and self._failed is None:
+            self._submit(self._commit_part, part)
+        self._wait()
 
-    def _buffer(self) -> bool:
-        """Hand the nodes and variables recorded since the last time to the store's
-        pending unit as one checked SessionGraph part; False when there was nothing."""
+    def save(self, name: str, node_id: LineaID, value: Any, date: datetime.datetime
+             ) -> tuple[Artifact, Optional[str]]:
+        """Pickle ``value`` (cloudpickle), record it for ``node_id`` and save the next
+        version of ``name``, committing everything pending. Returns the artifact and,
+        when the value could not be pickled, why. Waits for the commit."""
+        # now: the program may change the value afterwards
+        data, why = _pickled(value)
+        value_type = _value_type(value)
+        self._wait()  # an earlier part that failed is raised here, at the save
+        part = self._take()
+        self._submit(self._save_part, part, name, node_id, data, value_type, date)
+        artifact = self._wait()
+        self.artifacts += 1
+        return artifact, why
+
+    def end(self) -> None:
+        """The end of the recording: everything committed, the writer thread gone."""
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+
+    def close(self) -> None:
+        try:
+            self.end()
+        finally:
+            self.db.close()
+
+    # -- the program's thread ------------------------------------------------------------
+    def _take(self) -> Optional[SessionGraph]:
+        """The nodes and variables recorded since the last part, as one checked
+        SessionGraph part; None when there is nothing to send."""
         if self.session is None or (self.written and not self.pending
                                     and not self.variables):
-            return False
+            return None
         nodes, self.pending = self.pending, []
         variables, self.variables = self.variables, {}
         # model_construct: the models were validated when the recorder built them
@@ -99,33 +159,53 @@ class Sink:
             context=self.session, execution=self.execution, executions=[],
             source_codes=[self.code], nodes=nodes, variables=variables, values=[],
             artifacts=[])
-        graph.mark_checked(check_nodes(nodes))
-        self.db.buffer_session(graph)
         self.written = True
-        return True
+        return graph
 
-    def save(self, name: str, node_id: LineaID, value: Any, date: datetime.datetime
-             ) -> tuple[Artifact, Optional[str]]:
-        """Pickle ``value`` (cloudpickle), record it for ``node_id`` and save the next
-        version of ``name``, committing everything pending. Returns the artifact and,
-        when the value could not be pickled, why."""
+    def _submit(self, job: Callable, *args: Any) -> None:
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="lineagraph-writer")
+        self._last = self._writer.submit(self._guarded, job, *args)
+
+    def _wait(self) -> Any:
+        """Wait for the writer to finish what was submitted; its last job's result."""
+        last, self._last = self._last, None
+        result = last.result() if last is not None else None
+        if self._failed is not None:
+            raise self._failed
+        return result
+
+    # -- the writer's thread -------------------------------------------------------------
+    def _guarded(self, job: Callable, *args: Any) -> Any:
+        if self._failed is not None:  # nothing after a part that failed
+            return None
+        try:
+            with self.lock:
+                return job(*args)
+        except BaseException as err:
+            self._failed = err
+            raise
+
+    def _buffer(self, graph: Optional[SessionGraph]) -> None:
+        if graph is not None:
+            graph.mark_checked(check_nodes(graph.nodes))
+            self.db.buffer_session(graph)
+
+    def _commit_part(self, graph: Optional[SessionGraph]) -> None:
+        self._buffer(graph)
+        self.db.commit()  # also what a refused save left pending; nothing pending: no-op
+
+    def _save_part(self, graph: Optional[SessionGraph], name: str, node_id: LineaID,
+                   data: Optional[bytes], value_type: ValueType, date: datetime.datetime
+                   ) -> Artifact:
+        self._buffer(graph)  # the nodes so far: one commit with the value and the artifact
         execution_id = self.session.execution_id
-        self._buffer()  # the nodes so far: one commit with the value and the artifact
-        data, why = _pickled(value)
         if data is not None:
             info = self.db.blobs.put_bytes(data)
             self.db.write_node_value(NodeValue(
                 node_id=node_id, execution_id=execution_id, value=info.key,
-                value_type=_value_type(value), start_time=date, end_time=date))
-        artifact = self.db.save_artifact(name, node_id, execution_id, date_created=date)
-        self.artifacts += 1
-        return artifact, why
-
-    def close(self) -> None:
-        try:
-            self.flush()
-        finally:
-            self.db.close()
+                value_type=value_type, start_time=date, end_time=date))
+        return self.db.save_artifact(name, node_id, execution_id, date_created=date)
 
 
 def _pickled(value: Any) -> tuple[Optional[bytes], Optional[str]]:
@@ -156,4 +236,3 @@ def _value_type(value: Any) -> ValueType:
 
 
 __all__ = ["Sink", "open_store", "LineagraphError"]
-_ = sys

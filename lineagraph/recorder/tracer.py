@@ -304,4 +304,4 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks):
         return value
 
     def finish(self) -> None:
-        self.sink.flush()
+        self.sink.end()
