@@ -40,19 +40,6 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_CASES = HERE.parent / "tests" / "fixtures" / "lineapy"
 PROGRAM = re.compile(r"^(script|session_\d+)\.py$")
 
-# Slices longer than LineaPy's right one, checked by hand to be right and longer for a
-# reason: (case, name, version) -> why. They still count as misses of criterion 4.
-LONGER_EXPLAINED = {
-    ("dict_set_mutation", "removed_count", 0):
-        "line 6 `inventory.setdefault(\"figs\", 1)` really changes the dict (\"figs\" is "
-        "absent then), so the `inventory.pop(\"apples\")` after it reads the changed "
-        "dict and our slice keeps it; the popped value happens not to depend on "
-        "\"figs\". LineaPy leaves the line out because it never sees setdefault "
-        "mutate (its `inventory` slice misses it too). Correct, one line longer.",
-}
-
-
-
 def _lineapy_stubs() -> None:
     """LineaPy's ExternalState, so its pickles load without LineaPy installed."""
     if "lineapy.instrumentation.annotation_spec" in sys.modules:
@@ -214,9 +201,6 @@ def check_case(db, case: Path, work: Path, env: dict) -> list[dict]:
         row["lineapy_lines"] = normalised_lines(art["program_slice"])
         if lineapy_right.get((art["name"], art["version"]), False):
             row["length"] = row["lines"] <= row["lineapy_lines"]
-            why = LONGER_EXPLAINED.get((case.name, art["name"], art["version"]))
-            if not row["length"] and why and row["slice"]:
-                row["explained"] = why
         row["ok"] = row["saved"] and row["value"] and row["slice"] and row["length"] is not False
     return rows
 
@@ -257,8 +241,6 @@ def main(argv=None) -> int:
                           f"value={r.get('value')} slice={r.get('slice')} "
                           f"length={r.get('length')} ({r.get('lines')} vs LineaPy "
                           f"{r.get('lineapy_lines')} lines) {r.get('why', '')}")
-                    if r.get("explained"):
-                        print(f"      longer but correct: {r['explained']}")
     db.close()
     good = sum(bool(r.get("ok")) for r in rows)
     shorter = sum(1 for r in rows if r.get("lines") is not None
@@ -267,12 +249,6 @@ def main(argv=None) -> int:
     print(f"values equal to LineaPy's strictly (same dtypes and numbers): {strict}/{len(rows)}")
     print(f"total: {good}/{len(rows)} artifacts right ({100.0 * good / max(len(rows), 1):.1f}%),"
           f" {len(cases)} cases; {shorter} slices shorter than LineaPy's")
-    explained = sum(1 for r in rows if not r.get("ok") and r.get("explained"))
-    if explained:
-        correct = good + explained
-        print(f"  of the misses, {explained} slice(s) are longer than LineaPy's but "
-              f"correct (explained above): {correct}/{len(rows)} artifacts with a correct "
-              f"slice ({100.0 * correct / max(len(rows), 1):.1f}%)")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str))
     return 0 if good == len(rows) else 1

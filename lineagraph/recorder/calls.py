@@ -15,6 +15,7 @@ from . import effects, files
 from .analysis import Reach, is_user_callable, is_user_class, reach_of
 from .artifacts import OpenStatement
 from .common import MISSING, Plan, is_iterator
+from .keys import MISSING_KEY, method_keys
 from .objects import fingerprint, module_state, reachable, shares_state
 from .rewrite import Site
 
@@ -77,6 +78,12 @@ class CallHooks:
         if positional is None:
             positional = [PositionalArgument(id=self.node_of(c)) for c in arg_children]
         keyword = keyword or []
+        owner = getattr(fn, "__self__", None)
+        read_key, written = MISSING_KEY, None
+        if type(owner) is dict and isinstance(fn, types.BuiltinMethodType):
+            read_key, written = method_keys(fn, pos, kw)
+            if read_key is not MISSING_KEY:
+                fn_node = self._keyed_method(site, fn, fn_node, owner, read_key)
         plan = self.plan(fn, fn_node, pos, kw)
         before = {id(obj): fingerprint(obj) for obj, _ in plan.candidates}
         outer_writes = {name: self.g.get(name, MISSING) for name in plan.reach.stores}
@@ -111,7 +118,7 @@ class CallHooks:
             if fp is None or fp != fingerprint(obj):
                 changed.append(obj)
         for obj in changed:
-            self.mutate(obj, call_id)
+            self.mutate(obj, call_id, written if obj is owner else None)
         if closures is not None and closures[1] != _closure_state(fn, self.g)[1]:
             # `nonlocal` state rebound: the function itself changed
             self.ensure(closures[0], fn_node)
@@ -127,6 +134,29 @@ class CallHooks:
         self.site_node[s] = call_id
         self._flush_saves(call_id)
         return result
+
+    def _keyed_method(self, site: Site, fn, fn_node: str, owner: dict, key) -> str:
+        """``d.get(k)``, ``d.pop(k)``, ``d.setdefault(k)``: the method looked up on the
+        version of ``d`` that last wrote ``k`` (keys.KeyVersions), when that is older
+        than its latest; else ``fn_node``."""
+        latest = self.latest(owner)
+        if latest is None or self.getattr_source.get(fn_node) != latest:
+            return fn_node
+        older = self.key_version(owner, key)
+        if older == latest:
+            return fn_node
+        # the lookup's node, written by the attribute hook just before the arguments,
+        # is written again from the older version under the same id; once the writer
+        # took it (a part committed meanwhile), it stays as it is
+        lookup = self.sink.retract(fn_node)
+        if lookup is None:
+            return fn_node
+        self.call_node(self.sites[site.children[0]], lookup.function_id,
+                       [PositionalArgument(id=older), *lookup.positional_args[1:]],
+                       node_id=fn_node)
+        self.getattr_source[fn_node] = older
+        self.keyed_getattrs.add(fn_node)
+        return fn_node
 
     def _containment(self, changed: list, mutable_args: list) -> None:
         """A changed object may now hold another argument (``lst.append(obj)``)."""
@@ -148,7 +178,7 @@ class CallHooks:
                 and not isinstance(owner, (types.ModuleType, type)) and self.mutable(owner):
             source = self.getattr_source.get(fn_node)
             latest = self.ensure(owner, fn_node)
-            if latest != source:
+            if latest != source and fn_node not in self.keyed_getattrs:
                 plan.implicit.append(latest)
             plan.mutable_args.insert(0, owner)
         else:

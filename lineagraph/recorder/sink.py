@@ -102,6 +102,15 @@ class Sink:
             part = self._take()
             self._submit(self._commit_part, part)
 
+    def retract(self, node_id: LineaID, within: int = 64) -> Optional[BaseNode]:
+        """Take back node ``node_id`` if it is among the last ``within`` nodes recorded
+        and not handed to the writer yet (the recorder then writes it again)."""
+        for index in range(len(self.pending) - 1, max(-1, len(self.pending) - within - 1), -1):
+            if self.pending[index].id == node_id:
+                self.nodes -= 1
+                return self.pending.pop(index)
+        return None
+
     def variable(self, node_id: LineaID, name: str) -> None:
         check_variable(node_id, name)
         names = self.variables.setdefault(node_id, [])

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..models import GlobalNode, PositionalArgument, get_new_id
 from .common import MISSING, is_iterator
+from .keys import plain_key
 
 
 class StatementHooks:
@@ -96,7 +97,8 @@ class StatementHooks:
     def setitem_(self, s: int, obj: Any, index: Any, value: Any) -> None:
         site = self.sites[s]
         obj[index] = value
-        self._store(site, s, "setitem", obj, [self.node_of(c) for c in site.children], value)
+        self._store(site, s, "setitem", obj, [self.node_of(c) for c in site.children], value,
+                    frozenset([index]) if plain_key(index) else None)
 
     def delattr_(self, s: int, obj: Any) -> None:
         site = self.sites[s]
@@ -107,13 +109,14 @@ class StatementHooks:
     def delitem_(self, s: int, obj: Any, index: Any) -> None:
         site = self.sites[s]
         del obj[index]
-        self._store(site, s, "delitem", obj, [self.node_of(c) for c in site.children], None)
+        self._store(site, s, "delitem", obj, [self.node_of(c) for c in site.children], None,
+                    frozenset([index]) if plain_key(index) else None)
 
-    def _store(self, site, s, fn: str, obj, args: list, value) -> None:
+    def _store(self, site, s, fn: str, obj, args: list, value, keys=None) -> None:
         node = self.call_node(site, self.lookup(fn), [PositionalArgument(id=a) for a in args])
         if self.mutable(obj):
             self.ensure(obj, args[0])
-            self.mutate(obj, node)
+            self.mutate(obj, node, keys)
             if value is not None and self.mutable(value):
                 self.ensure(value, args[-1])
                 self.view(obj, value)

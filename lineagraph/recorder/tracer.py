@@ -35,6 +35,7 @@ from .api import ExternalState
 from .artifacts import ArtifactHooks
 from .blocks import BlockHooks
 from .calls import CallHooks
+from .keys import KeyVersions
 from .objects import is_mutable, reachable, shares_state
 from .rewrite import Site
 from .statements import StatementHooks
@@ -42,7 +43,7 @@ from .statements import StatementHooks
 _LITERALS = (str, int, float, bool, bytes, type(None), type(Ellipsis))
 
 
-class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks):
+class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks, KeyVersions):
     def __init__(self, sink, session_id: str, code: SourceCode, user_globals: dict,
                  sites: list[Site], external: dict):
         self.sink = sink
@@ -55,6 +56,8 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks):
         self.lookups: dict[str, str] = {}
         self.objs: dict[int, list] = {}       # id -> [object, latest node id]
         self.groups: dict[int, set] = {}      # id -> shared set of ids of its views
+        self.dict_keys: dict[int, dict] = {}  # id -> per-key versions (keys.KeyVersions)
+        self.keyed_getattrs: set[str] = set()  # method lookups on an older version
         self.getattr_source: dict[str, str] = {}   # getattr node -> node of its object
         self.stashed_values: dict[int, Any] = {}
         self.entered: dict[int, dict] = {}
@@ -150,13 +153,17 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks):
         for key in ga:
             self.groups[key] = ga
 
-    def mutate(self, value: Any, call_id: str) -> None:
+    def mutate(self, value: Any, call_id: str, keys: Optional[frozenset] = None) -> None:
+        """``call_id`` changed ``value`` (and its views); of a plain dict, only ``keys``
+        when they are known."""
+        before = self.latest(value)
         for key in list(self.groups.get(id(value)) or {id(value)}):
             entry = self.objs.get(key)
             if entry is None or entry[1] == call_id:
                 continue
             entry[1] = self.write(MutateNode(id=get_new_id(), session_id=self.session_id,
                                              source_id=entry[1], call_id=call_id))
+        self.keys_written(value, before, keys)
 
     def resolve(self, name: str, value: Any) -> str:
         node = self.bindings.get(name)
@@ -226,10 +233,18 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks):
 
     def getitem(self, s: int, obj: Any, index: Any) -> Any:
         site = self.sites[s]
+        # a dict whose __missing__ may store the key (defaultdict): reading changes it
+        absent = _inserts_missing(obj) and _absent(obj, index)
         value = obj[index]
-        self.site_node[s] = self._container_read(site, "getitem", obj,
-                                                 self.node_of(site.children[0]), value,
-                                                 self.node_of(site.children[1]))
+        obj_node = self.node_of(site.children[0])
+        if obj_node == self.latest(obj):  # of a dict, the version that wrote the key
+            obj_node = self.key_version(obj, index)
+        node = self._container_read(site, "getitem", obj, obj_node, value,
+                                    self.node_of(site.children[1]))
+        if absent and not _absent(obj, index):
+            self.ensure(obj, obj_node)
+            self.mutate(obj, node)
+        self.site_node[s] = node
         return value
 
     def _container_read(self, site, fn: str, obj, obj_node, value, key_node) -> str:
@@ -305,3 +320,15 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks):
 
     def finish(self) -> None:
         self.sink.end()
+
+
+def _inserts_missing(obj: Any) -> bool:
+    return isinstance(obj, dict) and type(obj) is not dict \
+        and hasattr(type(obj), "__missing__")
+
+
+def _absent(obj: dict, key: Any) -> bool:
+    try:
+        return key not in obj
+    except TypeError:  # unhashable: the read itself raises
+        return False
