@@ -76,3 +76,15 @@ __all__ = [
     "file_system",
     "db",
 ]
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext lineagraph``: record this IPython or Jupyter session (docs/notebooks.md)."""
+    from .recorder.ipython import load
+    load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext lineagraph``: stop recording; what was recorded is committed."""
+    from .recorder.ipython import unload
+    unload(ipython)

@@ -184,5 +184,15 @@ def lineapy_shim() -> types.ModuleType:
         unsupported.__name__ = name
         return unsupported
 
+    def load_ipython_extension(ipython) -> None:  # `%load_ext lineapy`
+        from .ipython import load
+        load(ipython)
+
+    def unload_ipython_extension(ipython) -> None:
+        from .ipython import unload
+        unload(ipython)
+
+    module.load_ipython_extension = load_ipython_extension
+    module.unload_ipython_extension = unload_ipython_extension
     module.__getattr__ = __getattr__
     return module

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Optional
 
 import click
 
@@ -10,17 +12,27 @@ import click
 @click.command("run", context_settings={"ignore_unknown_options": True,
                                         "allow_interspersed_args": False})
 @click.option("--quiet", is_flag=True, help="No summary line on stderr.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="For a notebook: save the executed copy here (the notebook itself "
+                   "is never written).")
 @click.argument("script", metavar="SCRIPT")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
-def run_command(obj, quiet: bool, script: str, args: tuple) -> None:
-    """Run a Python script as `python SCRIPT ARGS...` would, recording its lineage
-    into the store (one session; `save` calls in the program save artifacts).
+def run_command(obj, quiet: bool, output: Optional[Path], script: str, args: tuple) -> None:
+    """Run a Python script as `python SCRIPT ARGS...` would, or a notebook top to bottom
+    in a Jupyter kernel, recording its lineage into the store (one session; `save`
+    calls in the program save artifacts).
 
     \b
-    Example:
+    Examples:
       lineagraph run train.py --epochs 3
+      lineagraph run analysis.ipynb --output executed.ipynb
     """
+    if script.endswith(".ipynb"):
+        _run_notebook(obj, quiet, output, script, args)
+        return
+    if output is not None:
+        raise click.UsageError("--output is for notebooks; a script writes its own files")
     from .runner import ScriptError, load, run
     from .sink import open_store
 
@@ -37,3 +49,39 @@ def run_command(obj, quiet: bool, script: str, args: tuple) -> None:
     finally:
         db.close()
     sys.exit(result.exit_code)
+
+
+def _run_notebook(obj, quiet: bool, output: Optional[Path], script: str, args: tuple) -> None:
+    from ..config import home_dir
+    from .notebook_run import run_notebook
+    from .sink import open_store
+
+    rest = list(args)  # `run NB --output OUT` as well as `run --output OUT NB`
+    while rest:
+        flag = rest.pop(0)
+        if flag in ("-o", "--output") and rest and output is None:
+            output = Path(rest.pop(0))
+        elif flag.startswith("--output=") and output is None:
+            output = Path(flag.split("=", 1)[1])
+        else:
+            raise click.UsageError(f"a notebook takes no arguments (got {flag!r}); "
+                                   "its only option is --output OUT.ipynb")
+    path = Path(script)
+    if not path.is_file():
+        click.echo(f"lineagraph: can't open notebook {str(path.absolute())!r}: "
+                   "no such file", err=True)
+        sys.exit(2)
+    settings = obj.settings() if hasattr(obj, "settings") else None
+    open_store(settings, getattr(obj, "home", None)).close()  # unreachable: exit 3, nothing ran
+    from ..environment import resolve_settings
+    settings = settings or resolve_settings()
+    # the kernel opens the same store: settings through its environment, never argv
+    env = {"NEO4J_URI": settings.uri, "NEO4J_USERNAME": settings.username,
+           "NEO4J_PASSWORD": settings.password.get_secret_value(),
+           **({"NEO4J_DATABASE": settings.database} if settings.database else {}),
+           "LINEAGRAPH_HOME": str(getattr(obj, "home", None) or home_dir())}
+    result = run_notebook(path.resolve(), output=output, env=env)
+    if not quiet:
+        click.echo(f"lineagraph: recorded session {result.session_id} ({result.nodes} nodes, "
+                   f"{result.artifacts} artifacts saved, {result.cells} cells) in "
+                   f"{result.seconds:.2f} s", err=True)

@@ -60,13 +60,14 @@ class Site:
 
 
 class Rewriter:
-    def __init__(self, source: str):
+    def __init__(self, source: str, first_id: int = 0):
         self.source = source
+        self.first_id = first_id  # sites of earlier cells come first
         self.sites: list[Site] = []
 
     # -- helpers ----------------------------------------------------------------------------
     def site(self, kind: str, node: ast.AST, children=(), **info: Any) -> Site:
-        s = Site(len(self.sites), kind, node.lineno, node.col_offset,
+        s = Site(self.first_id + len(self.sites), kind, node.lineno, node.col_offset,
                  getattr(node, "end_lineno", node.lineno) or node.lineno,
                  getattr(node, "end_col_offset", node.col_offset) or node.col_offset,
                  list(children), info)
@@ -97,7 +98,10 @@ class Rewriter:
     def module(self, tree: ast.Module) -> ast.Module:
         body: list[ast.stmt] = []
         for stmt in tree.body:
-            if isinstance(stmt, _SIMPLE):
+            magic = magic_names(stmt)
+            if magic is not None:  # IPython's magics and shell escapes: one opaque node
+                body.extend(self.block(stmt, magic))
+            elif isinstance(stmt, _SIMPLE):
                 body.extend(self.simple(stmt))
             else:
                 body.extend(self.block(stmt))
@@ -105,7 +109,7 @@ class Rewriter:
         # it is and walks it with ast.fix_missing_locations only if compile refuses it
         return ast.Module(body=body, type_ignores=tree.type_ignores)
 
-    def block(self, stmt: ast.stmt) -> list[ast.stmt]:
+    def block(self, stmt: ast.stmt, names: Optional[Names] = None) -> list[ast.stmt]:
         site = self.site("block", stmt, code=self.text(stmt))
         decorators = getattr(stmt, "decorator_list", [])
         if decorators:  # a def's or class's location starts at `def`, after them
@@ -113,7 +117,7 @@ class Rewriter:
             site.lineno, site.col_offset = first.lineno, first.col_offset - 1
             lines = self.source.splitlines(keepends=True)
             site.info["code"] = "".join(lines[site.lineno - 1:stmt.end_lineno]).strip("\n")
-        site.names = names_of(stmt)
+        site.names = names or names_of(stmt)
         enter = _located(ast.Expr(self.hook("block_enter", site, where=stmt)), stmt)
         exit_ = _located(ast.Expr(self.hook("block_exit", site, where=stmt)), stmt)
         guarded = _located(ast.Try(body=[stmt], handlers=[], orelse=[], finalbody=[exit_]),
@@ -443,6 +447,43 @@ def _located(new: ast.AST, where: ast.AST) -> Any:
     return new
 
 
-def rewrite(tree: ast.Module, source: str) -> tuple[ast.Module, list[Site]]:
-    rewriter = Rewriter(source)
+# IPython turns `%magic ...`, `%%magic` cells and `!command` into calls of these methods of
+# `get_ipython()` before the cell is parsed (with the magic's text as string arguments)
+_MAGIC_METHODS = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
+
+
+def magic_names(stmt: ast.stmt) -> Optional[Names]:
+    """For a statement that runs an IPython magic or shell command (``x = !ls``
+    included): what it reads and binds, its own names and those of the Python code in
+    the magic's text when that parses (``%time y = f(x)``, a ``%%capture`` cell);
+    None for any other statement. The recorder cannot follow the magic, so it runs as
+    one node, as a compound statement does."""
+    value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign)) else None
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            and value.func.attr in _MAGIC_METHODS
+            and isinstance(value.func.value, ast.Call)
+            and isinstance(value.func.value.func, ast.Name)
+            and value.func.value.func.id == "get_ipython"):
+        return None
+    own = names_of(stmt)
+    # the shell itself is not the program's state: leave `get_ipython` out
+    reads = [n for n in own.reads if n != "get_ipython"]
+    binds, deletes = list(own.binds), list(own.deletes)
+    for arg in value.args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            try:
+                inner = names_of(ast.parse(arg.value))
+            except (SyntaxError, ValueError):
+                continue
+            reads += [n for n in inner.reads if n not in reads]
+            binds += [n for n in inner.binds if n not in binds]
+            deletes += [n for n in inner.deletes if n not in deletes]
+    return Names(tuple(reads), tuple(binds), tuple(deletes), own.star_import)
+
+
+def rewrite(tree: ast.Module, source: str, first_id: int = 0
+            ) -> tuple[ast.Module, list[Site]]:
+    """The tree with its hooks, and its sites, numbered from ``first_id`` (a notebook's
+    cells number theirs after those of the cells run before)."""
+    rewriter = Rewriter(source, first_id)
     return rewriter.module(tree), rewriter.sites

@@ -26,11 +26,10 @@ from typing import Optional
 from ..errors import LineagraphError
 from ..models import Execution, SessionContext, SessionType, SourceCode, get_new_id
 from . import api, files
+from .common import strip_recorder_frames
 from .rewrite import HOOKS, rewrite
 from .sink import Sink
 from .tracer import Recorder
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @dataclass
@@ -198,29 +197,7 @@ def _exit_code(done: SystemExit) -> int:
     return 1
 
 
-def _strip(err: BaseException, seen: set) -> None:
-    """Take the recorder's and the runner's frames out of a traceback (and of the
-    exceptions chained to it)."""
-    if id(err) in seen:
-        return
-    seen.add(id(err))
-    tb = err.__traceback__
-    kept = []
-    while tb is not None:
-        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_HERE):
-            kept.append(tb)
-        tb = tb.tb_next
-    for first, second in zip(kept, kept[1:]):
-        first.tb_next = second
-    if kept:
-        kept[-1].tb_next = None
-    err.__traceback__ = kept[0] if kept else None
-    for chained in (err.__cause__, err.__context__):
-        if chained is not None:
-            _strip(chained, seen)
-
-
 def _print_user_error(err: BaseException) -> None:
-    _strip(err, set())
+    strip_recorder_frames(err)
     sys.stdout.flush()
     sys.excepthook(type(err), err, err.__traceback__)

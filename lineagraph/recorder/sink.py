@@ -79,7 +79,7 @@ class Sink:
         self.artifacts = 0
         self.session: Optional[SessionContext] = None
         self.execution: Optional[Execution] = None
-        self.code: Optional[SourceCode] = None
+        self.codes: list[SourceCode] = []  # source code not handed to the writer yet
         self.pending: list[BaseNode] = []
         self.variables: dict[LineaID, list[str]] = {}
         self.written = False  # the session, its execution and code were handed over
@@ -89,11 +89,18 @@ class Sink:
         self._last: Optional[Future] = None
         self._failed: Optional[BaseException] = None
 
-    def begin(self, session: SessionContext, execution: Execution, code: SourceCode) -> None:
+    def begin(self, session: SessionContext, execution: Execution,
+              code: Optional[SourceCode] = None) -> None:
         check_execution(execution)
         check_context(session)
+        self.session, self.execution = session, execution
+        if code is not None:
+            self.add_code(code)
+
+    def add_code(self, code: SourceCode) -> None:
+        """Source code (a script, a notebook cell) the next nodes are located in."""
         check_source_code(code)
-        self.session, self.execution, self.code = session, execution, code
+        self.codes.append(code)
 
     def node(self, node: BaseNode) -> None:
         self.pending.append(node)
@@ -117,12 +124,14 @@ class Sink:
         if name not in names:
             names.append(name)
 
-    def flush(self) -> None:
-        """Commit everything recorded so far and wait for it (raising what failed)."""
+    def flush(self, wait: bool = True) -> None:
+        """Commit everything recorded so far; with ``wait``, wait for it (raising what
+        failed), else leave it to the writer thread (a notebook's next cell)."""
         part = self._take()
         if part is not None and self._failed is None:
             self._submit(self._commit_part, part)
-        self._wait()
+        if wait:
+            self._wait()
 
     def save(self, name: str, node_id: LineaID, value: Any, date: datetime.datetime
              ) -> tuple[Artifact, Optional[str]]:
@@ -159,14 +168,15 @@ class Sink:
         """The nodes and variables recorded since the last part, as one checked
         SessionGraph part; None when there is nothing to send."""
         if self.session is None or (self.written and not self.pending
-                                    and not self.variables):
+                                    and not self.variables and not self.codes):
             return None
         nodes, self.pending = self.pending, []
         variables, self.variables = self.variables, {}
+        codes, self.codes = self.codes, []
         # model_construct: the models were validated when the recorder built them
         graph = SessionGraph.model_construct(
             context=self.session, execution=self.execution, executions=[],
-            source_codes=[self.code], nodes=nodes, variables=variables, values=[],
+            source_codes=codes, nodes=nodes, variables=variables, values=[],
             artifacts=[])
         self.written = True
         return graph

@@ -44,14 +44,14 @@ _LITERALS = (str, int, float, bool, bytes, type(None), type(Ellipsis))
 
 
 class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks, KeyVersions):
-    def __init__(self, sink, session_id: str, code: SourceCode, user_globals: dict,
+    def __init__(self, sink, session_id: str, code: Optional[SourceCode], user_globals: dict,
                  sites: list[Site], external: dict):
         self.sink = sink
         self.session_id = session_id
-        self.code = code
         self.g = user_globals
-        self.sites = sites
-        self.site_node: list[Optional[str]] = [None] * len(sites)
+        self.sites: list[Site] = []
+        self.site_node: list[Optional[str]] = []
+        self.site_code: list[SourceCode] = []  # the source code (script, cell) of each site
         self.bindings: dict[str, str] = {}
         self.lookups: dict[str, str] = {}
         self.objs: dict[int, list] = {}       # id -> [object, latest node id]
@@ -70,17 +70,28 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks, KeyVersions
         self.save_functions: set[int] = set()
         self.get_functions: set[int] = set()
         self.locations: dict[tuple, SourceLocation] = {}
+        if code is not None:
+            self.add_code(code, sites)
+
+    def add_code(self, code: SourceCode, sites: list[Site]) -> None:
+        """The sites of a script, or of a notebook cell about to run (numbered on from
+        those before it, as ``rewrite(..., first_id=len(recorder.sites))`` made them)."""
+        assert not sites or sites[0].id == len(self.sites)
+        self.sites.extend(sites)
+        self.site_node.extend([None] * len(sites))
+        self.site_code.extend([code] * len(sites))
 
     # -- nodes ----------------------------------------------------------------------------
     def loc(self, site: Site) -> SourceLocation:
         # one model per span, shared by the nodes of a site (a loop's body makes many):
         # building and validating a SourceLocation per node was a tenth of the hooks' time
-        key = (site.lineno, site.col_offset, site.end_lineno, site.end_col_offset)
+        code = self.site_code[site.id]
+        key = (code.id, site.lineno, site.col_offset, site.end_lineno, site.end_col_offset)
         found = self.locations.get(key)
         if found is None:
             found = self.locations[key] = SourceLocation(
                 lineno=site.lineno, col_offset=site.col_offset, end_lineno=site.end_lineno,
-                end_col_offset=site.end_col_offset, source_code=self.code)
+                end_col_offset=site.end_col_offset, source_code=code)
         return found
 
     def write(self, node) -> str:

@@ -1,0 +1,159 @@
+"""``lineagraph run notebook.ipynb``: execute a notebook top to bottom in a real Jupyter
+kernel (nbclient, ipykernel) with the recording on.
+
+The kernel runs this interpreter (a kernel spec of our own, in a temporary folder, so a
+``python3`` kernel installed elsewhere is not picked up), in the notebook's folder, with
+the store settings in its environment. Before the first cell, a silent request (no
+execution count, nothing in the notebook) makes ``lineapy`` importable as lineagraph's
+stand-in and, unless the notebook's first code cell loads ``lineagraph`` or ``lineapy``
+itself, loads the extension; so execution counts are the notebook's own. The notebook
+file is never written; ``output`` saves the executed copy.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..errors import LineagraphError
+
+# under `lineagraph run`, `import lineapy` (and `%load_ext lineapy`) is lineagraph's
+_SETUP = """\
+import sys as _lg_sys
+import lineagraph.recorder.api as _lg_api
+_lg_sys.modules["lineapy"] = _lg_api.lineapy_shim()
+del _lg_sys, _lg_api
+"""
+_SUMMARY = "__import__('lineagraph.recorder.ipython', fromlist=['summary']).summary()"
+
+
+class NotebookError(LineagraphError):
+    """A cell of the notebook failed (exit code 1, as a failing script)."""
+
+    exit_code = 1
+
+
+@dataclass
+class NotebookResult:
+    session_id: Optional[str]
+    nodes: int
+    artifacts: int
+    cells: int
+    seconds: float
+
+
+def _loads_itself(nb) -> bool:
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.strip():
+            first = cell.source.strip().splitlines()[0].split()
+            return first[:1] == ["%load_ext"] and first[1:2] in (["lineagraph"], ["lineapy"])
+    return False
+
+
+def _kernel_specs(folder: Path):
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = folder / "lineagraph-python"
+    spec.mkdir()
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (lineagraph run)", "language": "python"}))
+    return KernelSpecManager(kernel_dirs=[str(folder)], ensure_native_kernel=False)
+
+
+def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
+                 env: Optional[dict] = None) -> NotebookResult:
+    """Execute ``path`` with the recording on; raise NotebookError naming the failing
+    cell (1-based, among all cells) with its error."""
+    import time
+
+    try:
+        import nbformat
+        from jupyter_client import KernelManager
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError, DeadKernelError
+    except ImportError as err:
+        raise LineagraphError(
+            f"lineagraph run NOTEBOOK needs nbclient and ipykernel ({err.name} is missing):"
+            " pip install 'lineagraph[notebook]'") from None
+    started = time.perf_counter()
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except (OSError, ValueError, json.JSONDecodeError) as err:
+        raise LineagraphError(f"cannot read notebook {path}: {err}") from None
+    with tempfile.TemporaryDirectory(prefix="lineagraph-kernel-") as folder:
+        # IPC transport: the kernel's sockets are files in our temporary folder, never
+        # TCP ports (nothing of the program's traffic leaves this machine's processes)
+        km = KernelManager(kernel_name="lineagraph-python", transport="ipc",
+                           ip=str(Path(folder) / "kernel"),
+                           kernel_spec_manager=_kernel_specs(Path(folder)))
+        log = open(Path(folder) / "kernel.log", "w+b")
+        client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=False,
+                                resources={"metadata": {"path": str(path.parent)}})
+        cells = 0
+        summary: dict = {}
+        with log, client.setup_kernel(env={**os.environ, **(env or {})}, stderr=log):
+            _silent(client, _SETUP)
+            if not _loads_itself(nb):
+                _silent(client, "get_ipython().run_line_magic('load_ext', 'lineagraph')")
+            try:
+                for index, cell in enumerate(nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    client.execute_cell(cell, index)
+                    cells += 1
+            except DeadKernelError:
+                log.seek(0)
+                tail = log.read().decode("utf-8", "replace").strip().splitlines()[-10:]
+                raise NotebookError(
+                    f"the kernel died while running cell {index + 1} of {path.name}"
+                    + ("; its last words:\n" + "\n".join(tail) if tail else "")) from None
+            except CellExecutionError as err:
+                summary = _summary(client)
+                error = _cell_error(nb.cells[index])
+                raise NotebookError(
+                    f"cell {index + 1} of {path.name} failed: {error or err}"
+                    + (f"\n(recorded as session {summary['session_id']} up to that cell)"
+                       if summary.get("session_id") else "")) from None
+            finally:
+                if output is not None:
+                    nbformat.write(nb, str(output))
+            summary = _summary(client)
+    return NotebookResult(summary.get("session_id"), summary.get("nodes", 0),
+                          summary.get("artifacts", 0), cells, time.perf_counter() - started)
+
+
+def _silent(client, code: str, expressions: Optional[dict] = None) -> dict:
+    reply = client.kc.execute_interactive(code, silent=True, store_history=False,
+                                          user_expressions=expressions or {},
+                                          timeout=client.timeout, output_hook=lambda m: None)
+    content = reply["content"]
+    if content.get("status") != "ok":
+        raise LineagraphError(f"the kernel refused lineagraph's setup: "
+                              f"{content.get('ename')}: {content.get('evalue')}")
+    return content
+
+
+def _summary(client) -> dict:
+    """The recording's session and counts, after committing what the kernel holds."""
+    try:
+        content = _silent(client, "", {"s": _SUMMARY})
+        value = content["user_expressions"]["s"]
+        if value.get("status") != "ok":
+            return {}
+        return json.loads(ast.literal_eval(value["data"]["text/plain"]))  # a str's repr
+    except Exception:  # a dead kernel: nothing more to tell
+        return {}
+
+
+def _cell_error(cell) -> Optional[str]:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return f"{out.get('ename')}: {out.get('evalue')}"
+    return None
