@@ -100,7 +100,7 @@ class CellRecorder:
         self.recorder.save_functions.add(id(api.save))
         self.recorder.get_functions.add(id(api.get))
         self.transformer = _Cells(self)
-        self.cell: Optional[tuple[SourceCode, str, str]] = None  # the cell about to run
+        self.cell: Optional[tuple[str, str]] = None  # the cell about to run: raw, transformed
         self.saved_lineapy = None
         self.old_custom_exc: Optional[tuple] = None
         self.in_cell = False
@@ -163,22 +163,31 @@ class CellRecorder:
         self.in_cell = True
         if getattr(info, "silent", False) or not getattr(info, "store_history", True):
             return  # a frontend's own silent request: not the user's program
-        raw = info.raw_cell
-        code = SourceCode(id=get_new_id(), code=raw, location=JupyterCell(
-            execution_count=self.shell.execution_count, session_id=self.session_id))
-        self.cell = (code, raw, self.shell.transform_cell(raw))
+        self.cell = (info.raw_cell, self.shell.transform_cell(info.raw_cell))
 
     def transform(self, tree: ast.AST) -> ast.AST:
         cell, self.cell = self.cell, None
         if cell is None or not isinstance(tree, ast.Module):
             return tree  # not a cell (code a magic runs itself), or a silent one
-        code, raw, text = cell
+        raw, text = cell
+        code = SourceCode(id=get_new_id(), code=raw, location=JupyterCell(
+            execution_count=self._count(), session_id=self.session_id))
         new_tree, sites = rewrite(tree, text, first_id=len(self.recorder.sites))
         if raw.rstrip("\n").count("\n") != text.rstrip("\n").count("\n"):
             _whole_cell(sites, raw)  # a %%cell magic: the cell is one statement
         self.sink.add_code(code)
         self.recorder.add_code(code, sites)
         return new_tree
+
+    def _count(self) -> int:
+        """The execution count of the cell being transformed. IPython has just named the
+        cell after it (``Cell In[n]``: the last entry of its compiler's filename map);
+        ``execution_count`` itself is already the next one in IPython 9.9 and later and
+        still this one before, so it only serves where the map is missing."""
+        names = getattr(self.shell.compile, "_filename_map", None)
+        if names:
+            return list(names.values())[-1]
+        return self.shell.execution_count
 
     def post_run_cell(self, result) -> None:
         self.cell = None

@@ -56,7 +56,11 @@ def _loads_itself(nb) -> bool:
     return False
 
 
-def _kernel_specs(folder: Path):
+def kernel_manager(folder: Path):
+    """A KernelManager for an ipykernel of this interpreter, its kernel spec and its
+    IPC sockets in ``folder`` (a kernel spec of our own, so that a ``python3`` kernel
+    installed elsewhere is not picked up; IPC, so that no TCP port is opened)."""
+    from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpecManager
 
     spec = folder / "lineagraph-python"
@@ -64,7 +68,9 @@ def _kernel_specs(folder: Path):
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python (lineagraph run)", "language": "python"}))
-    return KernelSpecManager(kernel_dirs=[str(folder)], ensure_native_kernel=False)
+    specs = KernelSpecManager(kernel_dirs=[str(folder)], ensure_native_kernel=False)
+    return KernelManager(kernel_name="lineagraph-python", transport="ipc",
+                         ip=str(folder / "kernel"), kernel_spec_manager=specs)
 
 
 def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
@@ -75,7 +81,6 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
 
     try:
         import nbformat
-        from jupyter_client import KernelManager
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, DeadKernelError
     except ImportError as err:
@@ -88,11 +93,7 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
     except (OSError, ValueError, json.JSONDecodeError) as err:
         raise LineagraphError(f"cannot read notebook {path}: {err}") from None
     with tempfile.TemporaryDirectory(prefix="lineagraph-kernel-") as folder:
-        # IPC transport: the kernel's sockets are files in our temporary folder, never
-        # TCP ports (nothing of the program's traffic leaves this machine's processes)
-        km = KernelManager(kernel_name="lineagraph-python", transport="ipc",
-                           ip=str(Path(folder) / "kernel"),
-                           kernel_spec_manager=_kernel_specs(Path(folder)))
+        km = kernel_manager(Path(folder))
         log = open(Path(folder) / "kernel.log", "w+b")
         client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=False,
                                 resources={"metadata": {"path": str(path.parent)}})

@@ -1,0 +1,243 @@
+"""Recording notebooks and IPython sessions through real Jupyter kernels (ipykernel),
+on the real Neo4j: `lineagraph run NOTEBOOK.ipynb` and `%load_ext lineagraph`."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from lineagraph import GraphLineaDB
+from lineagraph.models import SessionType
+from lineagraph.recorder.notebook_run import kernel_manager
+
+from recorder_helpers import RERUN, _saved
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lineapy"
+
+
+def _env(neo4j_settings, tmp_path) -> dict:
+    env = dict(os.environ)
+    env.update(NEO4J_URI=neo4j_settings.uri, NEO4J_USERNAME=neo4j_settings.username,
+               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+               NEO4J_DATABASE=neo4j_settings.database,
+               LINEAGRAPH_HOME=str(tmp_path / "home"))
+    return env
+
+
+def _store(empty_db, neo4j_settings, tmp_path) -> GraphLineaDB:
+    return GraphLineaDB(empty_db, database=neo4j_settings.database,
+                        blobs=tmp_path / "home" / "blobs")
+
+
+def _notebook(folder: Path, *cells: str) -> Path:
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = folder / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _run(path: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lineagraph", "run", str(path), *args],
+                          cwd=path.parent, capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def _rerun(store: GraphLineaDB, name: str, folder: Path):
+    """The value the slice of ``name`` (its save line kept) computes in a fresh
+    interpreter, in an empty folder."""
+    from lineagraph.slicing import get_program_slice
+
+    code = str(get_program_slice(store, artifacts=[(name, None)], keep_lineapy_save=True))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "slice.py").write_text(code)
+    done = subprocess.run([*RERUN, "slice.py", name, str(folder / "value.pkl")],
+                          cwd=folder, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"slice failed:\n{code}\n{done.stderr}"
+    return _saved(folder / "value.pkl", name)
+
+
+def _session(result: subprocess.CompletedProcess) -> str:
+    found = re.search(r"recorded session (\S+) \((\d+) nodes", result.stderr)
+    assert found, result.stderr
+    return found.group(1)
+
+
+def test_the_fixture_notebook_records_each_cell_with_values_equal_to_lineapy_s(
+        empty_db, neo4j_settings, tmp_path):
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "nb_basic_cells" / "notebook.ipynb", folder)
+    before = (folder / "notebook.ipynb").read_bytes()
+    done = _run(folder / "notebook.ipynb", _env(neo4j_settings, tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert (folder / "notebook.ipynb").read_bytes() == before  # nothing written into it
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    session = store.get_session_context(_session(done))
+    assert session.environment_type is SessionType.JUPYTER
+    expected = json.loads((FIXTURES / "nb_basic_cells" / "expected.json").read_text())
+    artifacts = expected["artifacts"] if isinstance(expected, dict) else expected
+    assert len(artifacts) == 3
+    for art in artifacts:
+        ours = store.get_artifact_by_name(art["name"], art["version"])
+        value = store.load_node_value(ours.node_id, ours.execution_id)
+        with open(FIXTURES / "nb_basic_cells" / "pickles" / art["pickle"], "rb") as f:
+            assert value == pickle.load(f), art["name"]
+        assert _rerun(store, art["name"], tmp_path / f"rerun-{art['name']}") == value
+    # one source code per executed cell (the first, %load_ext lineapy, loads the
+    # recorder: the cells after it are recorded), by their execution counts
+    assert _cell_counts(store, session.id) == list(range(2, 9))
+    assert 'lineapy.save(inventory, "nb_inventory")' in \
+        store.get_source_code_for_session(session.id)
+
+
+def _cell_counts(store, session_id: str) -> list[int]:
+    from lineagraph.mapping import source_code_from_props
+
+    return sorted(source_code_from_props(r["code"]).location.execution_count
+                  for r in store.read_all("store.cells_for_session", session_id=session_id))
+
+
+def test_a_failing_cell_is_named_and_what_ran_before_it_is_kept(
+        empty_db, neo4j_settings, tmp_path):
+    path = _notebook(tmp_path, "import lineagraph\nkept = [1, 2]\nlineagraph.save(kept, 'kept')",
+                     "def boom(x):\n    return x / 0\nboom(1)", "never = 1")
+    out = tmp_path / "executed.ipynb"
+    done = _run(path, _env(neo4j_settings, tmp_path), "--output", str(out))
+    assert done.returncode == 1
+    assert "cell 2 of nb.ipynb failed: ZeroDivisionError: division by zero" in done.stderr
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    assert store.load_node_value(*_ids(store, "kept")) == [1, 2]
+    executed = nbformat.read(str(out), as_version=4)
+    error = [o for o in executed.cells[1].outputs if o.output_type == "error"][0]
+    trace = "\n".join(error.traceback)
+    assert "boom" in trace and "lineagraph/recorder" not in trace
+    assert not executed.cells[2].get("outputs")  # the run stopped at the failing cell
+
+
+def _ids(store, name):
+    artifact = store.get_artifact_by_name(name)
+    return artifact.node_id, artifact.execution_id
+
+
+def test_last_values_display_a_semicolon_hides_them_and_magics_keep_working(
+        empty_db, neo4j_settings, tmp_path):
+    path = _notebook(
+        tmp_path,
+        "import lineapy\nx = [3, 1, 2]",
+        "x",
+        "len(x);",
+        "%time y = sum(x)",
+        "%%capture captured\nprint('hidden')\nz = y * 10",
+        "echoed = !echo hello",
+        "lineapy.save(z, 'z')\nlineapy.save(echoed, 'echoed')\ncaptured.stdout",
+    )
+    out = tmp_path / "executed.ipynb"
+    done = _run(path, _env(neo4j_settings, tmp_path), "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    executed = nbformat.read(str(out), as_version=4)
+    results = [[o for o in c.outputs if o.output_type == "execute_result"]
+               for c in executed.cells]
+    assert results[1][0].data["text/plain"] == "[3, 1, 2]"
+    assert results[2] == []  # `;`
+    assert results[6][0].data["text/plain"] == "'hidden\\n'"  # %%capture still captured
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    # loaded by `lineagraph run` itself (silently): every cell recorded, counted as run
+    assert _cell_counts(store, _session(done)) == list(range(1, 8))
+    assert store.load_node_value(*_ids(store, "z")) == 60
+    assert list(store.load_node_value(*_ids(store, "echoed"))) == ["hello"]
+    from lineagraph.slicing import get_program_slice
+    code = str(get_program_slice(store, artifacts=[("z", None)]))
+    # the magics the recorder cannot follow are kept as written, whole
+    assert "%time y = sum(x)" in code
+    assert "%%capture captured\nprint('hidden')\nz = y * 10" in code
+    assert "x = [3, 1, 2]" in code and "echo" not in code
+
+
+def test_load_ext_lineapy_in_the_first_cell_runs_unchanged(empty_db, neo4j_settings,
+                                                           tmp_path):
+    path = _notebook(tmp_path, "%load_ext lineapy", "import lineapy\nv = {'a': 1}",
+                     "lineapy.save(v, 'v')")
+    done = _run(path, _env(neo4j_settings, tmp_path))
+    assert done.returncode == 0, done.stderr
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    assert store.load_node_value(*_ids(store, "v")) == {"a": 1}
+    assert _rerun(store, "v", tmp_path / "rerun") == {"a": 1}
+
+
+class Kernel:
+    """A real ipykernel of this interpreter, cells sent one by one as a frontend does."""
+
+    def __init__(self, folder: Path, env: dict):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.km = kernel_manager(folder)
+        self.km.start_kernel(env=env, cwd=str(folder))
+        self.client = self.km.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def run(self, code: str) -> dict:
+        outputs = []
+        reply = self.client.execute_interactive(code, timeout=120,
+                                                output_hook=outputs.append)
+        reply["outputs"] = outputs
+        return reply
+
+    def restart(self) -> None:
+        self.km.restart_kernel(now=True)
+        self.client.wait_for_ready(timeout=60)
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kernel(neo4j_settings, tmp_path):
+    kernel = Kernel(tmp_path / "kernel", _env(neo4j_settings, tmp_path))
+    yield kernel
+    kernel.close()
+
+
+def test_cells_run_again_and_out_of_order_are_recorded_as_executed(
+        kernel, empty_db, neo4j_settings, tmp_path):
+    assert kernel.run("%load_ext lineagraph")["content"]["status"] == "ok"
+    for code in ["import lineagraph\na = [1]", "a.append(2)", "a.append(2)", "b = len(a)",
+                 "a = [5]", "c = a + [b]\nlineagraph.save(c, 'c')"]:
+        assert kernel.run(code)["content"]["status"] == "ok", code
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    assert store.load_node_value(*_ids(store, "c")) == [5, 3]
+    assert _rerun(store, "c", tmp_path / "rerun") == [5, 3]
+    node = store.get_node_by_id(store.get_artifact_by_name("c").node_id)
+    # each execution a cell of its own, with its count
+    assert _cell_counts(store, node.session_id) == [2, 3, 4, 5, 6, 7]
+
+
+def test_a_restarted_kernel_records_a_new_session_and_unload_stops(
+        kernel, empty_db, neo4j_settings, tmp_path):
+    kernel.run("%load_ext lineagraph")
+    kernel.run("import lineagraph\nlineagraph.save([1], 'first')")
+    kernel.restart()
+    kernel.run("%load_ext lineagraph")
+    kernel.run("import lineagraph\nlineagraph.save([2], 'second')")
+    stopped = kernel.run("%unload_ext lineagraph")
+    assert stopped["content"]["status"] == "ok"
+    after = kernel.run("import lineagraph\nlineagraph.save([3], 'third')")
+    assert after["content"]["status"] == "error"  # save records lineage: not recording
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    first, second = (store.get_node_by_id(store.get_artifact_by_name(n).node_id).session_id
+                     for n in ("first", "second"))
+    assert first != second
+    with pytest.raises(Exception):
+        store.get_artifact_by_name("third")
