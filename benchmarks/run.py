@@ -781,7 +781,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # Sections other benchmark scripts write into the same file, kept when it is rewritten.
-KEPT_SECTIONS = [("<!-- recorder_overhead: begin -->", "<!-- recorder_overhead: end -->")]
+KEPT_SECTIONS = [("<!-- recorder_overhead: begin -->", "<!-- recorder_overhead: end -->"),
+                 ("<!-- notebook_overhead: begin -->", "<!-- notebook_overhead: end -->")]
 
 
 def keep_other_sections(path: Path, text: str) -> str:
