@@ -1,8 +1,9 @@
-"""Fidelity of ``lineagraph run`` against LineaPy 0.2.3 on the shared fixture scripts.
+"""Fidelity of ``lineagraph run`` against LineaPy 0.2.3 on the shared fixture programs.
 
-For each fixture case with a script (notebooks are left out), the program is recorded
-with ``lineagraph run`` in a fresh copy of its folder (multi-session cases in order,
-into one store). Then, for every artifact LineaPy saved (``expected.json``):
+For each fixture case, its programs (``script.py``, ``notebook.ipynb`` or
+``session_NN.py``/``.ipynb``) are recorded with ``lineagraph run`` in a fresh copy of
+its folder (multi-session cases in order, into one store; a notebook runs in a real
+Jupyter kernel, which needs ``lineagraph[notebook]``). Then, for every artifact LineaPy saved (``expected.json``):
 
 1. saved:   our recording saved that name and version;
 2. value:   our value equals LineaPy's pickle;
@@ -38,7 +39,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CASES = HERE.parent / "tests" / "fixtures" / "lineapy"
-PROGRAM = re.compile(r"^(script|session_\d+)\.py$")
+PROGRAM = re.compile(r"^(script|notebook|session_\d+)\.(py|ipynb)$")
 
 def _lineapy_stubs() -> None:
     """LineaPy's ExternalState, so its pickles load without LineaPy installed."""

@@ -80,6 +80,35 @@ class CodeSlice:
     body_lines: list[str]
     node_ids: frozenset[str] = field(default_factory=frozenset)
     sort_imports: bool = True
+    # body_lines grouped by the source code they come from (a notebook's cells, in
+    # execution order; a script is one group)
+    groups: list[list[str]] = field(default_factory=list)
+
+    def notebook(self):
+        """The slice as a notebook (nbformat 4): the imports in a first cell, then one
+        cell per source cell that contributes (``lineagraph slice --notebook``)."""
+        try:
+            from nbformat.v4 import new_code_cell, new_notebook
+        except ImportError:
+            raise ImportError("a slice as a notebook needs nbformat: "
+                              "pip install 'lineagraph[notebook]'") from None
+        cells = []
+        imports = str(CodeSlice(self.import_lines, [], sort_imports=self.sort_imports))
+        if self.import_lines:
+            cells.append(new_code_cell(imports.rstrip("\n")))
+        for group in self.groups or [self.body_lines]:
+            if group:
+                cells.append(new_code_cell("\n".join(group)))
+        nb = new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        return nb
+
+    def notebook_text(self) -> str:
+        """:meth:`notebook` as the JSON text of an ``.ipynb`` file."""
+        import nbformat
+
+        return nbformat.writes(self.notebook())
 
     @property
     def raw(self) -> str:
@@ -263,8 +292,9 @@ def _slice_session(db: "GraphLineaDB", session_id: str, sinks: list[str],
 
 
 def _code_of(nodes: dict[str, _Node], codes: dict[str, _Code], db: "GraphLineaDB",
-             show_left_out: bool) -> tuple[list[str], list[str]]:
-    """LineaPy's get_source_code_from_graph on the slice's nodes."""
+             show_left_out: bool) -> tuple[list[str], list[str], list[list[str]]]:
+    """LineaPy's get_source_code_from_graph on the slice's nodes: import lines, body
+    lines, and the body lines grouped by source code."""
     body: dict[str, set[int]] = {}
     imports: dict[str, set[int]] = {}
     control = [n for n in nodes.values() if n.node_type in _CONTROL_FLOW and n.code_id]
@@ -286,8 +316,10 @@ def _code_of(nodes: dict[str, _Node], codes: dict[str, _Code], db: "GraphLineaDB
         return sorted(((codes[c], lines) for c, lines in per_code.items()),
                       key=lambda pair: (pair[0].order, pair[0].id))
 
-    body_lines: list[str] = []
+    groups: list[list[str]] = []  # the lines of each source code, in order
     for code, lines in ordered(body):
+        out: list[str] = []
+        groups.append(out)
         pass_after = incomplete.get(code.id, set())
         if show_left_out:
             moved = imports.get(code.id, set()) - lines
@@ -300,15 +332,15 @@ def _code_of(nodes: dict[str, _Node], codes: dict[str, _Code], db: "GraphLineaDB
         for line in shown:
             text = code.line(line)
             if line in lines:
-                body_lines.append(text)
+                out.append(text)
                 if line in pass_after:
                     indent = len(text) - len(text.lstrip())
-                    body_lines.append(" " * (indent + 1) + "pass")
+                    out.append(" " * (indent + 1) + "pass")
             elif line not in moved:
-                body_lines.append(_as_comment(text))
+                out.append(_as_comment(text))
     import_lines = [code.line(line) for code, lines in ordered(imports)
                     for line in sorted(lines)]
-    return import_lines, body_lines
+    return import_lines, [line for group in groups for line in group], groups
 
 
 def _as_comment(text: str) -> str:
@@ -359,15 +391,17 @@ def get_program_slice(
         sessions.sort(key=lambda sid: (contexts[sid].creation_time.timestamp(), sid))
     import_lines: list[str] = []
     body_lines: list[str] = []
+    groups: list[list[str]] = []
     node_set: set[str] = set()
     for session_id in sessions:
         nodes, codes = _slice_session(db, session_id, by_session[session_id],
                                       keep_lineapy_save)
-        imports, body = _code_of(nodes, codes, db, show_left_out)
+        imports, body, per_code = _code_of(nodes, codes, db, show_left_out)
         import_lines += imports
         body_lines += body
+        groups += [g for g in per_code if g]
         node_set |= set(nodes)
-    return CodeSlice(import_lines, body_lines, frozenset(node_set), sort_imports)
+    return CodeSlice(import_lines, body_lines, frozenset(node_set), sort_imports, groups)
 
 
 def ensure_slicing_index(db: "GraphLineaDB") -> None:

@@ -54,16 +54,17 @@ def _run(path: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def _rerun(store: GraphLineaDB, name: str, folder: Path):
-    """The value the slice of ``name`` (its save line kept) computes in a fresh
-    interpreter, in an empty folder."""
-    from lineagraph.slicing import get_program_slice
+def _rerun(store: GraphLineaDB, name: str, folder: Path, env: dict | None = None):
+    """The value the slice of ``name`` (its save line kept, its ``get`` calls pinned to
+    the versions read) computes in a fresh interpreter, in an empty folder."""
+    from lineagraph.recorder.api import LineaArtifact
 
-    code = str(get_program_slice(store, artifacts=[(name, None)], keep_lineapy_save=True))
+    artifact = LineaArtifact(store, store.get_artifact_by_name(name))
+    code = artifact.get_code(keep_lineapy_save=True)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "slice.py").write_text(code)
     done = subprocess.run([*RERUN, "slice.py", name, str(folder / "value.pkl")],
-                          cwd=folder, capture_output=True, text=True, timeout=120)
+                          cwd=folder, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, f"slice failed:\n{code}\n{done.stderr}"
     return _saved(folder / "value.pkl", name)
 
@@ -100,6 +101,18 @@ def test_the_fixture_notebook_records_each_cell_with_values_equal_to_lineapy_s(
     assert _cell_counts(store, session.id) == list(range(2, 9))
     assert 'lineapy.save(inventory, "nb_inventory")' in \
         store.get_source_code_for_session(session.id)
+    # the slice as a notebook: one cell per source cell that contributes, in order
+    out = tmp_path / "slice.ipynb"
+    sliced = subprocess.run([sys.executable, "-m", "lineagraph", "slice", "nb_short",
+                             "--notebook", "-o", str(out)], capture_output=True, text=True,
+                            env=_env(neo4j_settings, tmp_path), timeout=120)
+    assert sliced.returncode == 0, sliced.stderr
+    sources = [c.source for c in nbformat.read(str(out), as_version=4).cells]
+    assert sources == [
+        'inventory = {"bolts": 40, "nuts": 25}\norders = []',
+        'orders.append(("bolts", 5))\norders.append(("nuts", 30)); orders.append(("bolts", 2))',
+        "for item, qty in orders:\n    inventory[item] = inventory[item] - qty\n"
+        "short = sorted(k for k, v in inventory.items() if v < 0)"]
 
 
 def _cell_counts(store, session_id: str) -> list[int]:
@@ -241,3 +254,50 @@ def test_a_restarted_kernel_records_a_new_session_and_unload_stops(
     assert first != second
     with pytest.raises(Exception):
         store.get_artifact_by_name("third")
+
+
+def test_a_notebook_after_a_script_reads_its_artifact_and_slices_across_sessions(
+        empty_db, neo4j_settings, tmp_path):
+    env = _env(neo4j_settings, tmp_path)
+    script = tmp_path / "fetch.py"
+    script.write_text("import lineapy\nraw = [12.5, 14.0, 9.5, 11.0]\n"
+                      "raw.append(13.5)\nlineapy.save(raw, 'weather_raw')\n")
+    done = subprocess.run([sys.executable, "-m", "lineagraph", "run", str(script)],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    path = _notebook(tmp_path, "%load_ext lineapy",
+                     "import lineapy\nraw = lineapy.get('weather_raw').get_value()",
+                     "mean = sum(raw) / len(raw)\nunused = max(raw)",
+                     "lineapy.save(round(mean, 2), 'weather_mean')")
+    done = _run(path, env)
+    assert done.returncode == 0, done.stderr
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    assert store.load_node_value(*_ids(store, "weather_mean")) == 12.1
+    assert _rerun(store, "weather_mean", tmp_path / "rerun", env) == 12.1
+    from lineagraph.recorder.api import LineaArtifact
+    code = LineaArtifact(store, store.get_artifact_by_name("weather_mean")).get_code()
+    assert "get('weather_raw', version=0)" in code and "unused" not in code
+    # lineage crosses sessions: weather_mean is found downstream of weather_raw v0
+    impact = subprocess.run([sys.executable, "-m", "lineagraph", "lineage", "weather_raw",
+                             "--downstream", "--json"], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert impact.returncode == 0, impact.stderr
+    assert "weather_mean" in impact.stdout
+
+
+def test_an_unreachable_store_stops_before_the_kernel_runs_anything(tmp_path):
+    env = dict(os.environ, NEO4J_URI="bolt://127.0.0.1:9", NEO4J_PASSWORD="x",
+               LINEAGRAPH_RETRY_SECONDS="0", LINEAGRAPH_HOME=str(tmp_path / "home"))
+    path = _notebook(tmp_path, "open('ran.txt', 'w').write('yes')")
+    done = _run(path, env)
+    assert done.returncode == 3
+    assert len(done.stderr.strip().splitlines()) == 1 and "error" in done.stderr
+    assert not (tmp_path / "ran.txt").exists()
+
+
+def test_a_missing_notebook_or_a_stray_argument_is_refused(tmp_path):
+    done = _run(tmp_path / "absent.ipynb", dict(os.environ))
+    assert done.returncode == 2 and "absent.ipynb" in done.stderr
+    path = _notebook(tmp_path, "x = 1")
+    done = _run(path, dict(os.environ), "--epochs", "3")
+    assert done.returncode == 2 and "a notebook takes no arguments" in done.stderr

@@ -24,21 +24,38 @@ from .render import emit_json, out_console
 @click.option("--keep-save", is_flag=True, help="Keep the lineapy.save(...) calls.")
 @click.option("--show-left-out", is_flag=True,
               help="Show the lines left out of the slice as comments.")
+@click.option("--notebook", is_flag=True,
+              help="As a notebook (.ipynb JSON): the imports, then one cell per source "
+                   "cell that contributes. Needs lineagraph[notebook].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the code to FILE.")
 @click.pass_obj
-def slice_cmd(obj: Context, names, version, keep_save, show_left_out, output):
+def slice_cmd(obj: Context, names, version, keep_save, show_left_out, notebook, output):
     """Print the smallest code that recomputes one or more artifacts (LineaPy's slice).
 
     \b
     Example:
       lineagraph slice model
       lineagraph slice model metrics --keep-save -o pipeline.py
+      lineagraph slice nb_short --notebook -o slice.ipynb
     """
     wanted = [(name, one_version(version)) for name in names]
     with open_store(obj) as db:
         code = get_program_slice(
             db, wanted, keep_lineapy_save=keep_save, show_left_out=show_left_out)
+    if notebook:
+        try:
+            text = code.notebook_text()
+        except ImportError as err:
+            raise click.ClickException(str(err)) from None
+        if output is None:
+            click.echo(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            out_console.print(f"Wrote the slice of {', '.join(names)} as a notebook "
+                              f"({len(code.node_ids)} nodes, "
+                              f"{len(json.loads(text)['cells'])} cells) to {output}.")
+        return
     text = str(code)
     if output is None:
         click.echo(text, nl=False)

@@ -24,7 +24,7 @@ def run_command(obj, quiet: bool, output: Optional[Path], script: str, args: tup
     calls in the program save artifacts).
 
     \b
-    Examples:
+    Example:
       lineagraph run train.py --epochs 3
       lineagraph run analysis.ipynb --output executed.ipynb
     """

@@ -105,9 +105,11 @@ class Sink:
     def node(self, node: BaseNode) -> None:
         self.pending.append(node)
         self.nodes += 1
-        if len(self.pending) >= self.flush_nodes and self._failed is None:
-            part = self._take()
-            self._submit(self._commit_part, part)
+        if len(self.pending) >= self.flush_nodes:
+            if self._failed is None:
+                self._submit(self._commit_part, self._take())
+            else:  # never sent after a part that failed (the next save says why)
+                self.pending.clear()
 
     def retract(self, node_id: LineaID, within: int = 64) -> Optional[BaseNode]:
         """Take back node ``node_id`` if it is among the last ``within`` nodes recorded
