@@ -109,7 +109,7 @@ def save(value: Any, name: str, *, _node_id: Optional[str] = None) -> LineaArtif
     if recorder is None:
         raise LineagraphError(
             f"save({name!r}) records lineage, so it works only in a program run with "
-            "`lineagraph run script.py`")
+            "`lineagraph run script.py` or in a notebook after `%load_ext lineagraph`")
     if not isinstance(name, str):
         raise TypeError(f"an artifact name is a string, not {type(name).__name__}")
     artifact = recorder.save_artifact(value, name, _node_id)
