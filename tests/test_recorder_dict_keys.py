@@ -69,6 +69,17 @@ CASES = [
         x = d["a"]
         lineapy.save(x, "x")
     """, "x", ['d.update([("a", 7)])'], []),
+    ("a method held in a variable reads the latest", """
+        import lineapy
+        d = {}
+        d["a"] = 1
+        d["b"] = 2
+        get = d.get
+        first = get("a")
+        d["a"] = 5
+        v = get("a")
+        lineapy.save(v, "v")
+    """, "v", ['d["a"] = 5'], []),
     ("a dict subclass is not followed", """
         import lineapy
         from collections import defaultdict

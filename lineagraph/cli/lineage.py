@@ -11,6 +11,7 @@ from rich.table import Table
 
 from .. import lineage
 from ..catalog import export_session, export_slice
+from ..recorder.pinning import pin_gets
 from ..slicing import get_program_slice
 from .app import (VERSION, Context, cli, json_option, one_version, open_store,
                   version_option)
@@ -43,6 +44,7 @@ def slice_cmd(obj: Context, names, version, keep_save, show_left_out, notebook, 
     with open_store(obj) as db:
         code = get_program_slice(
             db, wanted, keep_lineapy_save=keep_save, show_left_out=show_left_out)
+        pin_gets(db, code)  # a recorded get(name) reads the version it read
     if notebook:
         try:
             text = code.notebook_text()

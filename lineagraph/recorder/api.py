@@ -53,6 +53,11 @@ def activate(recorder: Any = None, db: Any = None) -> None:
     _active.update(recorder=recorder, db=db)
 
 
+def active_recorder() -> Any:
+    """The recording save/get/... point at (None in plain Python)."""
+    return _active["recorder"]
+
+
 def _exclusive():
     """The store to ourselves: in a recording, its writer thread may be committing a part
     (``Sink.lock``); in plain Python nothing else uses it."""

@@ -79,12 +79,12 @@ class CallHooks:
             positional = [PositionalArgument(id=self.node_of(c)) for c in arg_children]
         keyword = keyword or []
         owner = getattr(fn, "__self__", None)
-        read_key, written = MISSING_KEY, None
+        read_key, written, keyed = MISSING_KEY, None, False
         if type(owner) is dict and isinstance(fn, types.BuiltinMethodType):
             read_key, written = method_keys(fn, pos, kw)
             if read_key is not MISSING_KEY:
-                fn_node = self._keyed_method(site, fn, fn_node, owner, read_key)
-        plan = self.plan(fn, fn_node, pos, kw)
+                fn_node, keyed = self._keyed_method(site, fn, fn_node, owner, read_key)
+        plan = self.plan(fn, fn_node, pos, kw, keyed)
         before = {id(obj): fingerprint(obj) for obj, _ in plan.candidates}
         outer_writes = {name: self.g.get(name, MISSING) for name in plan.reach.stores}
         closures = _closure_state(fn, self.g)
@@ -135,28 +135,30 @@ class CallHooks:
         self._flush_saves(call_id)
         return result
 
-    def _keyed_method(self, site: Site, fn, fn_node: str, owner: dict, key) -> str:
-        """``d.get(k)``, ``d.pop(k)``, ``d.setdefault(k)``: the method looked up on the
-        version of ``d`` that last wrote ``k`` (keys.KeyVersions), when that is older
-        than its latest; else ``fn_node``."""
+    def _keyed_method(self, site: Site, fn, fn_node: str, owner: dict, key
+                      ) -> tuple[str, bool]:
+        """``d.get(k)``, ``d.pop(k)``, ``d.setdefault(k)`` written as such: the method
+        looked up on the version of ``d`` that last wrote ``k`` (keys.KeyVersions), when
+        that is older than its latest, and True; else ``fn_node`` and False. A method
+        held in a variable (``get = d.get``) is left alone: its lookup is older."""
         latest = self.latest(owner)
-        if latest is None or self.getattr_source.get(fn_node) != latest:
-            return fn_node
+        attr = self.sites[site.children[0]]
+        if latest is None or attr.kind != "getattr" or self.getattr_source.get(fn_node) != latest:
+            return fn_node, False
         older = self.key_version(owner, key)
         if older == latest:
-            return fn_node
+            return fn_node, False
         # the lookup's node, written by the attribute hook just before the arguments,
         # is written again from the older version under the same id; once the writer
         # took it (a part committed meanwhile), it stays as it is
         lookup = self.sink.retract(fn_node)
         if lookup is None:
-            return fn_node
-        self.call_node(self.sites[site.children[0]], lookup.function_id,
+            return fn_node, False
+        self.call_node(attr, lookup.function_id,
                        [PositionalArgument(id=older), *lookup.positional_args[1:]],
                        node_id=fn_node)
         self.getattr_source[fn_node] = older
-        self.keyed_getattrs.add(fn_node)
-        return fn_node
+        return fn_node, True
 
     def _containment(self, changed: list, mutable_args: list) -> None:
         """A changed object may now hold another argument (``lst.append(obj)``)."""
@@ -169,7 +171,7 @@ class CallHooks:
                         and shares_state(mine, reachable(other)):
                     self.view(obj, other)
 
-    def plan(self, fn, fn_node: str, pos: list, kw: dict) -> "Plan":
+    def plan(self, fn, fn_node: str, pos: list, kw: dict, keyed: bool = False) -> "Plan":
         plan = Plan()
         values = pos + list(kw.values())
         plan.mutable_args = [v for v in values if self.mutable(v)]
@@ -178,7 +180,7 @@ class CallHooks:
                 and not isinstance(owner, (types.ModuleType, type)) and self.mutable(owner):
             source = self.getattr_source.get(fn_node)
             latest = self.ensure(owner, fn_node)
-            if latest != source and fn_node not in self.keyed_getattrs:
+            if latest != source and not keyed:
                 plan.implicit.append(latest)
             plan.mutable_args.insert(0, owner)
         else:

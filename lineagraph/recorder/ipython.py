@@ -30,6 +30,7 @@ import platform
 import sys
 from typing import Any, Optional
 
+from ..errors import LineagraphError
 from ..models import (Execution, JupyterCell, SessionContext, SessionType, SourceCode,
                       get_new_id)
 from . import api, files
@@ -67,9 +68,13 @@ def summary() -> str:
     if not _sessions:
         return json.dumps({})
     recording = next(iter(_sessions.values()))
-    recording.sink.flush()
-    return json.dumps({"session_id": recording.session_id, "nodes": recording.sink.nodes,
-                       "artifacts": recording.sink.artifacts})
+    said = {"session_id": recording.session_id, "nodes": recording.sink.nodes,
+            "artifacts": recording.sink.artifacts}
+    try:
+        recording.sink.flush()
+    except LineagraphError as err:  # a part failed: what came before it is stored
+        said["error"] = str(err)
+    return json.dumps(said)
 
 
 class _Cells(ast.NodeTransformer):
@@ -102,6 +107,7 @@ class CellRecorder:
         self.transformer = _Cells(self)
         self.cell: Optional[tuple[str, str]] = None  # the cell about to run: raw, transformed
         self.saved_lineapy = None
+        self.lineapy = None  # the shim this recording put in sys.modules
         self.old_custom_exc: Optional[tuple] = None
         self.in_cell = False
         self.stopping = False
@@ -113,7 +119,7 @@ class CellRecorder:
         setattr(builtins, HOOKS, self.recorder)
         api.activate(recorder=self.recorder, db=self.db)
         self.saved_lineapy = sys.modules.get("lineapy")
-        sys.modules["lineapy"] = api.lineapy_shim()
+        sys.modules["lineapy"] = self.lineapy = api.lineapy_shim()
         shell.events.register("pre_run_cell", self.pre_run_cell)
         shell.events.register("post_run_cell", self.post_run_cell)
         shell.ast_transformers.append(self.transformer)
@@ -138,18 +144,22 @@ class CellRecorder:
                 shell.events.unregister(event, callback)
             except ValueError:
                 pass
-        exceptions, handler = self.old_custom_exc or ((), None)
-        if handler is None or not exceptions:
-            shell.set_custom_exc((), None)
-        else:
-            shell.custom_exceptions, shell.CustomTB = exceptions, handler
-        api.activate()
+        if not any(r is not self for r in _sessions.values()):
+            exceptions, handler = self.old_custom_exc or ((), None)
+            if handler is None or not exceptions:
+                shell.set_custom_exc((), None)
+            else:
+                shell.custom_exceptions, shell.CustomTB = exceptions, handler
+        # undo only what is still ours (`%reload_ext` loads the next recording first)
+        if api.active_recorder() is self.recorder:
+            api.activate()
         if getattr(builtins, HOOKS, None) is self.recorder:
             delattr(builtins, HOOKS)
-        if self.saved_lineapy is not None:
-            sys.modules["lineapy"] = self.saved_lineapy
-        else:
-            sys.modules.pop("lineapy", None)
+        if sys.modules.get("lineapy") is self.lineapy:
+            if self.saved_lineapy is not None:
+                sys.modules["lineapy"] = self.saved_lineapy
+            else:
+                sys.modules.pop("lineapy", None)
         try:
             self.sink.end()
         finally:

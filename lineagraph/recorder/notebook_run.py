@@ -13,6 +13,7 @@ file is never written; ``output`` saves the executed copy.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import sys
@@ -99,7 +100,10 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
                                 resources={"metadata": {"path": str(path.parent)}})
         cells = 0
         summary: dict = {}
-        with log, client.setup_kernel(env={**os.environ, **(env or {})}, stderr=log):
+        # the kernel manager is ours, so nbclient leaves its kernel running: shut down
+        # here, once the recording it holds is committed (_summary waits for that)
+        with log, _shut_down(km), client.setup_kernel(env={**os.environ, **(env or {})},
+                                                      stderr=log):
             _silent(client, _SETUP)
             if not _loads_itself(nb):
                 _silent(client, "get_ipython().run_line_magic('load_ext', 'lineagraph')")
@@ -126,8 +130,24 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
                 if output is not None:
                     nbformat.write(nb, str(output))
             summary = _summary(client)
+            if summary.get("error"):
+                raise LineagraphError(
+                    f"the recording of session {summary['session_id']} is incomplete, the "
+                    f"store failed: {summary['error']}")
     return NotebookResult(summary.get("session_id"), summary.get("nodes", 0),
                           summary.get("artifacts", 0), cells, time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _shut_down(km):
+    try:
+        yield
+    finally:
+        try:
+            if km.has_kernel:
+                km.shutdown_kernel(now=False)
+        except Exception:  # already gone
+            pass
 
 
 def _silent(client, code: str, expressions: Optional[dict] = None) -> dict:

@@ -203,9 +203,13 @@ class Sink:
         try:
             with self.lock:
                 return job(*args)
-        except BaseException as err:
+        except LineagraphError as err:
             self._failed = err
             raise
+        except Exception as err:  # a check, a blob write: said as the store's errors are
+            self._failed = LineagraphError(
+                f"the recording could not be stored: {type(err).__name__}: {err}")
+            raise self._failed from err
 
     def _buffer(self, graph: Optional[SessionGraph]) -> None:
         if graph is not None:

@@ -57,7 +57,6 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks, KeyVersions
         self.objs: dict[int, list] = {}       # id -> [object, latest node id]
         self.groups: dict[int, set] = {}      # id -> shared set of ids of its views
         self.dict_keys: dict[int, dict] = {}  # id -> per-key versions (keys.KeyVersions)
-        self.keyed_getattrs: set[str] = set()  # method lookups on an older version
         self.getattr_source: dict[str, str] = {}   # getattr node -> node of its object
         self.stashed_values: dict[int, Any] = {}
         self.entered: dict[int, dict] = {}
