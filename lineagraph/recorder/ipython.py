@@ -1,5 +1,6 @@
 """Recording an IPython or Jupyter session: ``%load_ext lineagraph`` starts it,
-``%unload_ext lineagraph`` (or the kernel's end) stops it.
+``%unload_ext lineagraph`` stops it (at the kernel's end, what was recorded is committed
+and a failure said on stderr).
 
 From the cell after ``%load_ext`` on, each cell the shell runs becomes a SourceCode of
 one JUPYTER session (the cell's text, with its execution count), rewritten before it
@@ -22,6 +23,7 @@ is handed to the sink's writer thread; ``save`` commits and waits, as in a scrip
 from __future__ import annotations
 
 import ast
+import atexit
 import builtins
 import datetime
 import json
@@ -125,6 +127,16 @@ class CellRecorder:
         shell.ast_transformers.append(self.transformer)
         self.old_custom_exc = (shell.custom_exceptions, getattr(shell, "CustomTB", None))
         shell.set_custom_exc((Exception,), _show_user_error)
+        atexit.register(self._at_exit)
+
+    def _at_exit(self) -> None:
+        if _sessions.get(id(self.shell)) is not self:
+            return  # unloaded: already committed
+        try:
+            self.sink.end()
+        except LineagraphError as err:
+            print(f"lineagraph: the recording of session {self.session_id} is incomplete, "
+                  f"the store failed: {err}", file=sys.stderr)
 
     def stop(self) -> None:
         """Stop recording. Inside a cell (``%unload_ext``), the rest of that cell still
