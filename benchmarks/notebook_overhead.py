@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from recorder_overhead import write_section  # noqa: E402  (one way to write a section)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "lineapy" / "nb_basic_cells" / "notebook.ipynb"
@@ -137,16 +140,6 @@ def markdown(times: dict, facts: dict, command: str, repeat: int) -> str:
     return "\n".join(lines + [END]) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section.rstrip("\n") + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -168,7 +161,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     for row in rows:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
     if args.write_md:
-        write_section(args.write_md, markdown(times, facts, command, args.repeat))
+        write_section(args.write_md, markdown(times, facts, command, args.repeat),
+                      BEGIN, END)
         print(f"wrote the notebook overhead section of {args.write_md}")
     print(json.dumps({"load": facts["load average (1, 5, 15 min)"]}))
     return 0

@@ -92,3 +92,13 @@ def plain_value(tmp_path: Path, source: str, name: str, files: dict | None = Non
                           cwd=folder, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return _saved(out, name)
+
+
+def store_env(neo4j_settings, tmp_path: Path) -> dict:
+    """The environment of a `lineagraph` subprocess that uses the test store."""
+    env = dict(os.environ)
+    env.update(NEO4J_URI=neo4j_settings.uri, NEO4J_USERNAME=neo4j_settings.username,
+               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+               NEO4J_DATABASE=neo4j_settings.database,
+               LINEAGRAPH_HOME=str(tmp_path / "home"))
+    return env

@@ -20,18 +20,9 @@ from lineagraph import GraphLineaDB
 from lineagraph.models import SessionType
 from lineagraph.recorder.notebook_run import kernel_manager
 
-from recorder_helpers import RERUN, _saved
+from recorder_helpers import store_env, RERUN, _saved
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lineapy"
-
-
-def _env(neo4j_settings, tmp_path) -> dict:
-    env = dict(os.environ)
-    env.update(NEO4J_URI=neo4j_settings.uri, NEO4J_USERNAME=neo4j_settings.username,
-               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
-               NEO4J_DATABASE=neo4j_settings.database,
-               LINEAGRAPH_HOME=str(tmp_path / "home"))
-    return env
 
 
 def _store(empty_db, neo4j_settings, tmp_path) -> GraphLineaDB:
@@ -81,7 +72,7 @@ def test_the_fixture_notebook_records_each_cell_with_values_equal_to_lineapy_s(
     folder.mkdir()
     shutil.copy(FIXTURES / "nb_basic_cells" / "notebook.ipynb", folder)
     before = (folder / "notebook.ipynb").read_bytes()
-    done = _run(folder / "notebook.ipynb", _env(neo4j_settings, tmp_path))
+    done = _run(folder / "notebook.ipynb", store_env(neo4j_settings, tmp_path))
     assert done.returncode == 0, done.stderr
     assert (folder / "notebook.ipynb").read_bytes() == before  # nothing written into it
     store = _store(empty_db, neo4j_settings, tmp_path)
@@ -105,7 +96,7 @@ def test_the_fixture_notebook_records_each_cell_with_values_equal_to_lineapy_s(
     out = tmp_path / "slice.ipynb"
     sliced = subprocess.run([sys.executable, "-m", "lineagraph", "slice", "nb_short",
                              "--notebook", "-o", str(out)], capture_output=True, text=True,
-                            env=_env(neo4j_settings, tmp_path), timeout=120)
+                            env=store_env(neo4j_settings, tmp_path), timeout=120)
     assert sliced.returncode == 0, sliced.stderr
     sources = [c.source for c in nbformat.read(str(out), as_version=4).cells]
     assert sources == [
@@ -127,7 +118,7 @@ def test_a_failing_cell_is_named_and_what_ran_before_it_is_kept(
     path = _notebook(tmp_path, "import lineagraph\nkept = [1, 2]\nlineagraph.save(kept, 'kept')",
                      "def boom(x):\n    return x / 0\nboom(1)", "never = 1")
     out = tmp_path / "executed.ipynb"
-    done = _run(path, _env(neo4j_settings, tmp_path), "--output", str(out))
+    done = _run(path, store_env(neo4j_settings, tmp_path), "--output", str(out))
     assert done.returncode == 1
     assert "cell 2 of nb.ipynb failed: ZeroDivisionError: division by zero" in done.stderr
     store = _store(empty_db, neo4j_settings, tmp_path)
@@ -157,7 +148,7 @@ def test_last_values_display_a_semicolon_hides_them_and_magics_keep_working(
         "lineapy.save(z, 'z')\nlineapy.save(echoed, 'echoed')\ncaptured.stdout",
     )
     out = tmp_path / "executed.ipynb"
-    done = _run(path, _env(neo4j_settings, tmp_path), "--output", str(out))
+    done = _run(path, store_env(neo4j_settings, tmp_path), "--output", str(out))
     assert done.returncode == 0, done.stderr
     executed = nbformat.read(str(out), as_version=4)
     results = [[o for o in c.outputs if o.output_type == "execute_result"]
@@ -182,7 +173,7 @@ def test_load_ext_lineapy_in_the_first_cell_runs_unchanged(empty_db, neo4j_setti
                                                            tmp_path):
     path = _notebook(tmp_path, "%load_ext lineapy", "import lineapy\nv = {'a': 1}",
                      "lineapy.save(v, 'v')")
-    done = _run(path, _env(neo4j_settings, tmp_path))
+    done = _run(path, store_env(neo4j_settings, tmp_path))
     assert done.returncode == 0, done.stderr
     store = _store(empty_db, neo4j_settings, tmp_path)
     assert store.load_node_value(*_ids(store, "v")) == {"a": 1}
@@ -218,7 +209,7 @@ class Kernel:
 
 @pytest.fixture
 def kernel(neo4j_settings, tmp_path):
-    kernel = Kernel(tmp_path / "kernel", _env(neo4j_settings, tmp_path))
+    kernel = Kernel(tmp_path / "kernel", store_env(neo4j_settings, tmp_path))
     yield kernel
     kernel.close()
 
@@ -258,7 +249,7 @@ def test_a_restarted_kernel_records_a_new_session_and_unload_stops(
 
 def test_a_notebook_after_a_script_reads_its_artifact_and_slices_across_sessions(
         empty_db, neo4j_settings, tmp_path):
-    env = _env(neo4j_settings, tmp_path)
+    env = store_env(neo4j_settings, tmp_path)
     script = tmp_path / "fetch.py"
     script.write_text("import lineapy\nraw = [12.5, 14.0, 9.5, 11.0]\n"
                       "raw.append(13.5)\nlineapy.save(raw, 'weather_raw')\n")

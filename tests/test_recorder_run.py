@@ -9,16 +9,7 @@ import textwrap
 
 import pytest
 
-from recorder_helpers import record
-
-
-def _env(neo4j_settings, tmp_path) -> dict:
-    env = dict(os.environ)
-    env.update(NEO4J_URI=neo4j_settings.uri, NEO4J_USERNAME=neo4j_settings.username,
-               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
-               NEO4J_DATABASE=neo4j_settings.database,
-               LINEAGRAPH_HOME=str(tmp_path / "home"))
-    return env
+from recorder_helpers import store_env, record
 
 
 def _both(tmp_path, source: str, env: dict, *args: str):
@@ -34,7 +25,7 @@ def _both(tmp_path, source: str, env: dict, *args: str):
 
 def test_run_gives_the_program_python_s_argv_name_cwd_output_and_exit_code(
         empty_db, neo4j_settings, tmp_path):
-    env = _env(neo4j_settings, tmp_path)
+    env = store_env(neo4j_settings, tmp_path)
     plain, recorded = _both(tmp_path, """
         import os, sys
         print(sys.argv[1:], __name__, os.getcwd() == os.path.dirname(os.path.abspath(__file__)))
@@ -47,7 +38,7 @@ def test_run_gives_the_program_python_s_argv_name_cwd_output_and_exit_code(
 
 def test_a_program_that_raises_shows_its_own_traceback_and_keeps_its_recording(
         empty_db, neo4j_settings, tmp_path):
-    env = _env(neo4j_settings, tmp_path)
+    env = store_env(neo4j_settings, tmp_path)
     plain, recorded = _both(tmp_path, """
         def boom(x):
             return x / 0
@@ -72,7 +63,7 @@ def test_a_program_that_raises_shows_its_own_traceback_and_keeps_its_recording(
 
 def test_a_missing_script_gets_python_s_message_and_exit_code(
         empty_db, neo4j_settings, tmp_path):
-    env = _env(neo4j_settings, tmp_path)
+    env = store_env(neo4j_settings, tmp_path)
     done = subprocess.run([sys.executable, "-m", "lineagraph", "run", "nope.py"],
                           cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2
@@ -81,7 +72,7 @@ def test_a_missing_script_gets_python_s_message_and_exit_code(
 
 def test_a_script_that_does_not_parse_gets_a_syntax_error_and_exit_1(
         empty_db, neo4j_settings, tmp_path):
-    env = _env(neo4j_settings, tmp_path)
+    env = store_env(neo4j_settings, tmp_path)
     plain, recorded = _both(tmp_path, "x = (\n", env)
     assert recorded.returncode == plain.returncode == 1
     assert "SyntaxError" in recorded.stderr
@@ -101,7 +92,7 @@ def test_an_unreachable_store_stops_before_the_program_runs(tmp_path):
 
 
 def test_quiet_drops_the_summary_line(empty_db, neo4j_settings, tmp_path):
-    env = _env(neo4j_settings, tmp_path)
+    env = store_env(neo4j_settings, tmp_path)
     script = tmp_path / "prog.py"
     script.write_text("print('hi')\n")
     done = subprocess.run([sys.executable, "-m", "lineagraph", "run", "--quiet", str(script)],
