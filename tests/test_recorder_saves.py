@@ -7,8 +7,7 @@ import sys
 import textwrap
 
 from lineagraph import GraphLineaDB
-from recorder_helpers import record
-from test_recorder_run import _env
+from recorder_helpers import record, store_env
 
 
 def test_a_save_inside_a_function_is_committed_before_save_returns(store, tmp_path,
@@ -27,7 +26,7 @@ def test_a_save_inside_a_function_is_committed_before_save_returns(store, tmp_pa
     """))
     done = subprocess.run([sys.executable, "-m", "lineagraph", "run", str(script)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env=_env(neo4j_settings, tmp_path))
+                          env=store_env(neo4j_settings, tmp_path))
     assert done.returncode == 0, done.stderr
     theirs = GraphLineaDB(driver, database=neo4j_settings.database,
                           blobs=tmp_path / "home" / "blobs")
