@@ -18,7 +18,7 @@ The store is the one lineagraph is configured for (``NEO4J_*`` or the managed se
 so versions are numbered as in LineaPy: use a store of your own for this.
 
     pip install '.[fidelity]'
-    python benchmarks/recorder_fidelity.py [--cases-dir DIR] [CASE ...]
+    python benchmarks/recorder_fidelity.py [--cases-dir DIR ...] [CASE ...]
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_CASES = HERE.parent / "tests" / "fixtures" / "lineapy"
+# the shared fixtures, and a mixed script-and-notebook history recorded with LineaPy here
+DEFAULT_CASES = [HERE.parent / "tests" / "fixtures" / "lineapy",
+                 HERE.parent / "tests" / "fixtures" / "lineapy_recorded"]
 PROGRAM = re.compile(r"^(script|notebook|session_\d+)\.(py|ipynb)$")
 
 def _lineapy_stubs() -> None:
@@ -208,16 +210,18 @@ def check_case(db, case: Path, work: Path, env: dict) -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cases", nargs="*", help="case names (default: every script case)")
-    parser.add_argument("--cases-dir", type=Path, default=DEFAULT_CASES)
+    parser.add_argument("cases", nargs="*", help="case names (default: every case)")
+    parser.add_argument("--cases-dir", type=Path, action="append",
+                        help="a folder of cases (repeatable; default: "
+                             "tests/fixtures/lineapy and tests/fixtures/lineapy_recorded)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
     _lineapy_stubs()
     warnings.simplefilter("ignore")  # version warnings of LineaPy's pickles
     from lineagraph.recorder.sink import open_store
 
-    cases = [c for c in sorted(args.cases_dir.iterdir()) if c.is_dir()
-             and any(PROGRAM.match(p.name) for p in c.iterdir())]
+    cases = [c for folder in args.cases_dir or DEFAULT_CASES for c in sorted(folder.iterdir())
+             if c.is_dir() and any(PROGRAM.match(p.name) for p in c.iterdir())]
     if args.cases:
         cases = [c for c in cases if c.name in args.cases]
     env = dict(os.environ)

@@ -86,6 +86,23 @@ CASES = [
         total = sum(x for x in range(5))
         lineapy.save(rows, "rows")
     """, "rows", ["squares =", "evens =", "total ="]),
+    ("a view whose own cache a call fills leaves its frame unchanged", """
+        import lineapy
+        import pandas as pd
+        frame = pd.DataFrame({"city": ["oslo", "rome", "oslo"], "temp": [3.0, 18.5, 5.0]})
+        by_city = frame.groupby("city")["temp"].mean().round(2)
+        frame = pd.get_dummies(frame, columns=["city"], dtype=int)
+        lineapy.save(frame, "frame")
+    """, "frame", ["by_city ="]),
+    ("a call changing a view changes what it views", """
+        import lineapy
+        import numpy as np
+        a = np.arange(6)
+        v = a[2:]
+        v.fill(0)
+        other = a.sum()
+        lineapy.save(a, "a")
+    """, "a", ["other ="]),
     ("lambdas and f-strings", """
         import lineapy
         scale = 3
@@ -247,8 +264,11 @@ def test_a_construct_records_its_value_and_a_slice_that_recomputes_it(
 def _same(a, b) -> bool:
     try:
         import numpy as np
+        import pandas as pd
         if isinstance(a, np.ndarray):
             return bool((a == b).all())
+        if isinstance(a, (pd.DataFrame, pd.Series)):
+            return a.equals(b)
     except ImportError:  # pragma: no cover
         pass
     return a == b

@@ -23,6 +23,8 @@ from lineagraph.recorder.notebook_run import kernel_manager
 from recorder_helpers import store_env, RERUN, _saved
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lineapy"
+# recorded by LineaPy 0.2.3 here (tests/fixtures/lineapy_recorded/record_with_lineapy.py)
+MIXED = Path(__file__).parent / "fixtures" / "lineapy_recorded" / "mixed_script_notebook"
 
 
 def _store(empty_db, neo4j_settings, tmp_path) -> GraphLineaDB:
@@ -274,6 +276,64 @@ def test_a_notebook_after_a_script_reads_its_artifact_and_slices_across_sessions
                             env=env, timeout=120)
     assert impact.returncode == 0, impact.stderr
     assert "weather_mean" in impact.stdout
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:sklearn")  # LineaPy's model: sklearn 1.7
+def test_a_mixed_script_and_notebook_history_has_lineapy_s_values_and_slices_that_rerun(
+        empty_db, neo4j_settings, tmp_path):
+    # a script, a notebook reading its artifact, a script reading the notebook's two
+    folder = tmp_path / "mixed"
+    shutil.copytree(MIXED, folder, ignore=shutil.ignore_patterns("db.sqlite", "pickles",
+                                                                  "*.json"))
+    env = store_env(neo4j_settings, tmp_path)
+    sessions = []
+    for program in ("session_01.py", "session_02.ipynb", "session_03.py"):
+        done = _run(folder / program, env)
+        assert done.returncode == 0, f"{program}: {done.stderr}"
+        sessions.append(_session(done))
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    assert [store.get_session_context(s).environment_type for s in sessions] == [
+        SessionType.SCRIPT, SessionType.JUPYTER, SessionType.SCRIPT]
+    expected = json.loads((MIXED / "expected.json").read_text())
+    assert len(expected["artifacts"]) == 6
+    for art in expected["artifacts"]:
+        ours = store.get_artifact_by_name(art["name"], art["version"])
+        assert store.get_node_by_id(ours.node_id).session_id == sessions[art["session_index"]]
+        value = store.load_node_value(ours.node_id, ours.execution_id)
+        with open(MIXED / "pickles" / art["pickle"], "rb") as f:
+            _assert_same(value, pickle.load(f), art["name"])
+        again = _rerun(store, art["name"], tmp_path / f"rerun-{art['name']}", env)
+        _assert_same(again, value, art["name"])
+    # the notebook's slices are cells' lines only: the cell that only displays and the
+    # describe() nobody saved are left out
+    from lineagraph.recorder.api import LineaArtifact
+    code = LineaArtifact(store, store.get_artifact_by_name("city_means")).get_code()
+    assert "by_city = " in code and "get_dummies" not in code and "describe" not in code
+    code = LineaArtifact(store, store.get_artifact_by_name("weather_features")).get_code()
+    assert "by_city" not in code and "raw.head" not in code
+
+
+def _assert_same(ours, theirs, name: str) -> None:
+    """Equal values; a frame's strings (values, labels) may be `str` here and `object`
+    in LineaPy's pandas, and a model fitted by another scikit-learn release equal to
+    within floating point."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(theirs, pd.DataFrame):
+        pd.testing.assert_frame_equal(ours, theirs, check_dtype=False,
+                                      check_column_type=False, check_index_type=False,
+                                      obj=name)
+    elif isinstance(theirs, pd.Series):
+        pd.testing.assert_series_equal(ours, theirs, check_dtype=False,
+                                       check_index_type=False, obj=name)
+    elif hasattr(theirs, "coef_"):
+        assert type(ours) is type(theirs), name
+        assert np.allclose(ours.coef_, theirs.coef_), name
+        assert np.allclose(ours.intercept_, theirs.intercept_), name
+        assert list(ours.classes_) == list(theirs.classes_), name
+    else:
+        assert ours == theirs, name
 
 
 def test_an_unreachable_store_stops_before_the_kernel_runs_anything(tmp_path):

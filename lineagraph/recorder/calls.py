@@ -86,6 +86,10 @@ class CallHooks:
                 fn_node, keyed = self._keyed_method(site, fn, fn_node, owner, read_key)
         plan = self.plan(fn, fn_node, pos, kw, keyed)
         before = {id(obj): fingerprint(obj) for obj, _ in plan.candidates}
+        # views of what the call may change, seen before and after it: a view the call
+        # left as it was (a groupby's cache filled, not its frame) is not changed by it
+        peers = self.view_peers([obj for obj, _ in plan.candidates])
+        before.update((key, fingerprint(obj)) for key, obj in peers.items())
         outer_writes = {name: self.g.get(name, MISSING) for name in plan.reach.stores}
         closures = _closure_state(fn, self.g)
         capture = files.begin()
@@ -113,12 +117,16 @@ class CallHooks:
         self.call_node(site, fn_node, positional, keyword, plan.global_reads, implicit,
                        node_id=call_id)
         changed = list(plan.known_mutated)
-        for obj, _ in plan.candidates:
+        spared = []
+        for obj in [obj for obj, _ in plan.candidates] + list(peers.values()):
             fp = before[id(obj)]
             if fp is None or fp != fingerprint(obj):
-                changed.append(obj)
+                if id(obj) not in peers:
+                    changed.append(obj)
+            else:
+                spared.append(id(obj))
         for obj in changed:
-            self.mutate(obj, call_id, written if obj is owner else None)
+            self.mutate(obj, call_id, written if obj is owner else None, frozenset(spared))
         if closures is not None and closures[1] != _closure_state(fn, self.g)[1]:
             # `nonlocal` state rebound: the function itself changed
             self.ensure(closures[0], fn_node)

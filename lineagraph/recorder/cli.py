@@ -11,7 +11,7 @@ import click
 
 @click.command("run", context_settings={"ignore_unknown_options": True,
                                         "allow_interspersed_args": False})
-@click.option("--quiet", is_flag=True, help="No summary line on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="For a notebook: save the executed copy here (the notebook itself "
                    "is never written).")

@@ -41,6 +41,9 @@ from .rewrite import Site
 from .statements import StatementHooks
 
 _LITERALS = (str, int, float, bool, bytes, type(None), type(Ellipsis))
+# views of a changed object fingerprinted to tell whether they changed with it; with more,
+# all change with it (each call would otherwise digest every view of a large frame)
+MAX_PEERS = 8
 
 
 class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks, KeyVersions):
@@ -163,13 +166,14 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks, KeyVersions
         for key in ga:
             self.groups[key] = ga
 
-    def mutate(self, value: Any, call_id: str, keys: Optional[frozenset] = None) -> None:
-        """``call_id`` changed ``value`` (and its views); of a plain dict, only ``keys``
-        when they are known."""
+    def mutate(self, value: Any, call_id: str, keys: Optional[frozenset] = None,
+               spared: frozenset = frozenset()) -> None:
+        """``call_id`` changed ``value`` (and its views, but those in ``spared``, ids of
+        views seen unchanged by the call); of a plain dict, only ``keys`` when known."""
         before = self.latest(value)
         for key in list(self.groups.get(id(value)) or {id(value)}):
             entry = self.objs.get(key)
-            if entry is None or entry[1] == call_id:
+            if entry is None or entry[1] == call_id or (key in spared and key != id(value)):
                 continue
             entry[1] = self.write(MutateNode(id=get_new_id(), session_id=self.session_id,
                                              source_id=entry[1], call_id=call_id))
@@ -196,6 +200,20 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks, KeyVersions
         current = self.latest(value)
         if current is not None and current not in inputs:
             implicit.append(current)
+
+    def view_peers(self, objects) -> dict[int, Any]:
+        """The tracked views of ``objects`` that are not among them, by id; none when
+        there are more than MAX_PEERS (then a change of one is a change of all)."""
+        own = {id(obj) for obj in objects}
+        peers: dict[int, Any] = {}
+        for key in own:
+            for peer in self.groups.get(key, ()):
+                entry = self.objs.get(peer)
+                if peer not in own and entry is not None:
+                    peers[peer] = entry[0]
+                    if len(peers) > MAX_PEERS:
+                        return {}
+        return peers
 
     def adopt(self, value: Any, node_id: str, holders=()) -> None:
         """After writing ``node_id``: it is now the latest node of ``value``; a new
