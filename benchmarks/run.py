@@ -64,6 +64,7 @@ from lineagraph.models import (  # noqa: E402
 )
 from bench_queries import queries  # noqa: E402
 from lineagraph.store import DEFAULT_BATCH_SIZE  # noqa: E402
+from lineagraph.store.unit import edge_statements, new_node_statements  # noqa: E402
 
 LINEAPY_PYTHON = HERE / ".lineapy-venv" / "bin" / "python"
 LARGE = 100_000  # from this size on, LineaPy's side and our reads run fewer repeats
@@ -152,15 +153,15 @@ def profile(db: GraphLineaDB, base: dict[str, Any]) -> dict:
     m = models(session)
 
     rows = [node_to_row(n) for n in m["nodes"]]
-    node_rows = [{k: r[k] for k in ("id", "session_id", "label", "props", "location")}
-                 for r in rows[:db.batch_size]]
     sid = session["session_id"]
     first = workload.tagged(base, "lg0-")
+    # the largest statement of each kind the commit sends (one label, one type)
+    nodes = max(new_node_statements(rows, db.batch_size), key=lambda s: len(s[1]["rows"]))
+    edges = max(edge_statements(rows, db.batch_size), key=lambda s: len(s[1]["rows"]))
     cases = [
         ("store.existing_node_ids", {"ids": [r["id"] for r in rows[:db.batch_size]]}),
-        ("store.write_new_nodes", {"rows": node_rows}),
-        ("store.write_edges", {"rows": [dict(e, src=r["id"]) for r in rows[:db.batch_size]
-                                        for e in r["edges"]]}),
+        (nodes[0], nodes[1]),
+        (edges[0], edges[1]),
         ("store.nodes_for_session", {"session_id": first["session_id"],
                                      "dependency_types": DEPENDENCY_TYPES}),
         ("store.artifact_by_name", {"name": first["slice"]["artifact"], "version": None}),
@@ -178,7 +179,9 @@ def profile(db: GraphLineaDB, base: dict[str, Any]) -> dict:
                 "id": m["code"].id, "props": {"id": m["code"].id, "code": "",
                                               "path": "/x.py"}}]).consume()
             for name, params in cases:
-                result = tx.run("PROFILE " + queries()[name].text, params)
+                query = queries()[name] if isinstance(name, str) else name
+                name = query.name
+                result = tx.run("PROFILE " + query.text, params)
                 n = len(list(result))
                 plan = result.consume().profile
                 out[name] = {"db_hits": _hits(plan), "rows": n, "plan": _plan_lines(plan),

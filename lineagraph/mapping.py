@@ -75,14 +75,21 @@ DEPENDENCY_TYPES: list[str] = [rel for rel, _, _ in DEPENDENCIES]
 _CALL_ID_REL = {NodeType.MutateNode: "MUTATED_BY", NodeType.GlobalNode: "SET_BY"}
 
 
+@functools.lru_cache(maxsize=None)
+def _dependencies_of(cls: type) -> tuple[tuple[str, str, str], ...]:
+    """The DEPENDENCIES a node class has fields for (asking pydantic for a class's
+    ``model_fields`` per node cost a third of ``node_to_row``)."""
+    fields = cls.model_fields
+    node_type = fields["node_type"].default
+    return tuple((rel, field, shape) for rel, field, shape in DEPENDENCIES
+                 if field in fields and not (field == "call_id"
+                                             and _CALL_ID_REL[node_type] != rel))
+
+
 def _edges_for(node: BaseNode) -> Iterable[dict]:
-    fields = type(node).model_fields
-    for rel, field, shape in DEPENDENCIES:
-        if field not in fields:
-            continue
-        if field == "call_id" and _CALL_ID_REL[node.node_type] != rel:
-            continue
-        value = getattr(node, field)
+    values = node.__dict__
+    for rel, field, shape in _dependencies_of(type(node)):
+        value = values[field]
         if value is None:
             continue
         if shape == "one":

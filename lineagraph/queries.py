@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 from .errors import QueryFileError
 from .resources import data_path
@@ -37,6 +38,18 @@ class Query:
 
     def __str__(self) -> str:
         return self.text
+
+    def naming(self, placeholder: str, name: str, table: Iterable[str]) -> "Query":
+        """This query with the label or relationship type ``placeholder`` (written
+        ``:Placeholder`` in its text) replaced by ``name``, which must be in ``table``,
+        a fixed table in code (labels and types never come from data)."""
+        if name not in set(table):
+            raise ValueError(f"{name!r} is not a name of the fixed table for {placeholder}")
+        marker = re.compile(rf":{re.escape(placeholder)}\b")
+        if len(marker.findall(self.text)) != 1:
+            raise ValueError(f"query {self.name!r} must name :{placeholder} exactly once")
+        return Query(self.name, marker.sub(":" + name, self.text), self.doc, self.file,
+                     self.line, self.params)
 
 
 class QueryLibrary:

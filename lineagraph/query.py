@@ -20,7 +20,7 @@ from typing import Any, Callable, Union
 import neo4j
 
 from .driver_errors import DRIVER_ERRORS, translate
-from .queries import queries
+from .queries import Query, queries
 
 # a step of write_many: (query name, parameters, or a function of the earlier results
 # that returns them)
@@ -88,7 +88,10 @@ def write_many(driver: neo4j.Driver, database: str | None,
         raise ValueError(f"cannot write to Neo4j ({steps[0][0]}): {err}") from None
 
 
-def run(tx: neo4j.ManagedTransaction, name: str, /, **params: Any) -> list[dict]:
-    """One named query inside a transaction function; its records as plain data (a
-    transaction function may be run again, so it returns no live results)."""
-    return tx.run(queries()[name].text, params).data()
+def run(tx: neo4j.ManagedTransaction, name: Union[str, Query], /,
+        **params: Any) -> list[dict]:
+    """One named query (or a :class:`~lineagraph.queries.Query`, e.g. one given its
+    label by ``Query.naming``) inside a transaction function; its records as plain data
+    (a transaction function may be run again, so it returns no live results)."""
+    query = queries()[name] if isinstance(name, str) else name
+    return tx.run(query.text, params).data()

@@ -8,6 +8,7 @@ so it is idempotent and returns plain values.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -17,6 +18,7 @@ from ..blobs import BlobInfo, BlobStore
 from ..errors import CorruptBlobError, DuplicateError, LineagraphError, NotFoundError
 from ..mapping import (
     DEPENDENCY_TYPES,
+    NODE_LABELS,
     artifact_from_props,
     artifact_to_props,
     complete_captions,
@@ -26,6 +28,7 @@ from ..mapping import (
     source_code_to_props,
 )
 from ..models import Artifact, BaseNode, Execution, NodeValue, SessionContext, SourceCode
+from ..queries import Query, queries
 from ..query import run
 
 
@@ -71,8 +74,52 @@ def batches(rows: list, size: int) -> Iterable[list]:
 
 
 
+# -- statements of new nodes and of edges ------------------------------------------------
+def new_node_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, dict]]:
+    """The statements creating the nodes of ``rows`` (node_to_row results, none of them
+    stored): one per type label, session and source code, each label written into its
+    query from the fixed table, rows sent as lists."""
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        location = r["location"]
+        if location is None:
+            groups.setdefault((r["label"], r["session_id"], None), []).append([r["props"]])
+        else:
+            groups.setdefault((r["label"], r["session_id"], location["source_code_id"]),
+                              []).append([r["props"], location["position"]])
+    for (label, session_id, code_id), group in groups.items():
+        name = "store.write_new_nodes_unlocated" if code_id is None else \
+            "store.write_new_nodes_located"
+        query = _named(name, "NodeLabel", label)
+        for chunk in batches(group, batch):
+            params = {"session_id": session_id, "rows": chunk}
+            if code_id is not None:
+                params["source_code_id"] = code_id
+            yield query, params
+
+
+def edge_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, dict]]:
+    """The statements creating the dependency edges of ``rows``, sent as
+    ``[src, dst, type, props]`` lists."""
+    edges = [[r["id"], e["dst"], e["type"], e["props"]] for r in rows for e in r["edges"]]
+    query = queries()["store.write_edges"]
+    for chunk in batches(edges, batch):
+        yield query, {"rows": chunk}
+
+
+@functools.lru_cache(maxsize=None)
+def _named(name: str, placeholder: str, label: str) -> Query:
+    return queries()[name].naming(placeholder, label, NODE_LABELS.values())
+
+
+def _check_written(written: int, wanted: int, what: str) -> None:
+    if written != wanted:
+        raise LineagraphError(f"only {written} of {wanted} {what} could be written; "
+                              "nothing was stored")
+
+
 # -- inside one transaction ------------------------------------------------------------
-def _run(tx: neo4j.ManagedTransaction, name: str, stats: CommitStats, /,
+def _run(tx: neo4j.ManagedTransaction, name: str | Query, stats: CommitStats, /,
          **params: Any) -> list:
     stats.statements += 1
     return run(tx, name, **params)
@@ -199,25 +246,23 @@ def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
     # created, which is cheaper (benchmarks/run.py); the constraint still refuses duplicates.
     stored = {r["id"] for ids in batches(list(unit.nodes), batch)
               for r in _run(tx, "store.existing_node_ids", stats, ids=ids)}
-    for name, part in (("store.write_nodes", [r for r in rows if r["id"] in stored]),
-                       ("store.write_new_nodes", [r for r in rows if r["id"] not in stored])):
-        for chunk in batches(part, batch):
-            written = _run(tx, name, stats, rows=[
-                {k: r[k] for k in ("id", "session_id", "label", "props", "location")}
-                for r in chunk], dependency_types=DEPENDENCY_TYPES)[0]["written"]
-            if written != len(chunk):
-                raise LineagraphError(f"only {written} of {len(chunk)} nodes could be "
-                                      "written; nothing was stored")
+    for chunk in batches([r for r in rows if r["id"] in stored], batch):
+        written = _run(tx, "store.write_nodes", stats, rows=[
+            {k: r[k] for k in ("id", "session_id", "label", "props", "location")}
+            for r in chunk], dependency_types=DEPENDENCY_TYPES)[0]["written"]
+        _check_written(written, len(chunk), "nodes")
+    for query, params in new_node_statements([r for r in rows if r["id"] not in stored],
+                                             batch):
+        _check_written(_run(tx, query, stats, **params)[0]["written"], len(params["rows"]),
+                       "nodes")
     stats.nodes = len(rows)
-    edges = [dict(edge, src=row["id"]) for row in rows for edge in row["edges"]]
-    for chunk in batches(edges, batch):
-        written = _run(tx, "store.write_edges", stats, rows=chunk)[0]["written"]
-        if written != len(chunk):  # a MATCH found no endpoint: never store a partial graph
-            raise LineagraphError(
-                f"only {written} of {len(chunk)} dependency edges could be written; "
-                "nothing was stored"
-            )
-    stats.edges = len(edges)
+    edges = 0
+    for query, params in edge_statements(rows, batch):
+        # a MATCH that found no endpoint writes fewer: never store a partial graph
+        _check_written(_run(tx, query, stats, **params)[0]["written"], len(params["rows"]),
+                       "dependency edges")
+        edges += len(params["rows"])
+    stats.edges = edges
     if unit.variables:
         _run(tx, "store.write_variables", stats, rows=[
             {"id": i, "names": names} for i, names in unit.variables.items()])
