@@ -88,6 +88,7 @@ class Sink:
         self._writer: Optional[ThreadPoolExecutor] = None
         self._last: Optional[Future] = None
         self._failed: Optional[BaseException] = None
+        self._head_sent = False  # the writer buffered the session and execution once
 
     def begin(self, session: SessionContext, execution: Execution,
               code: Optional[SourceCode] = None) -> None:
@@ -214,7 +215,10 @@ class Sink:
     def _buffer(self, graph: Optional[SessionGraph]) -> None:
         if graph is not None:
             graph.mark_checked(check_nodes(graph.nodes))
-            self.db.buffer_session(graph)
+            # the session and execution go with the first part only (the writer's parts
+            # are committed in order, and nothing is sent after one that failed)
+            self.db.buffer_session(graph, head_stored=self._head_sent)
+            self._head_sent = True
 
     def _commit_part(self, graph: Optional[SessionGraph]) -> None:
         self._buffer(graph)

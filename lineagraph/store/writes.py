@@ -170,10 +170,13 @@ class WritesMixin:
         done.stats = self.commit()
         return done
 
-    def buffer_session(self, graph: SessionGraph) -> SessionWrite:
+    def buffer_session(self, graph: SessionGraph, head_stored: bool = False) -> SessionWrite:
         """``write_session`` without its commit: the graph joins what is pending, to be
         sent by the next ``commit()`` or ``save_artifact`` (the recorder's ``save``
-        commits its nodes with the artifact this way); ``stats`` stays empty."""
+        commits its nodes with the artifact this way); ``stats`` stays empty.
+        ``head_stored``: the graph's session and executions are stored already (a later
+        part of a session being recorded), so they are not written again; the commit
+        still refuses nodes of a session the store does not hold."""
         rows = check_session_graph(graph)
         done = SessionWrite()
         # Read what is stored before buffering anything: a read that fails then leaves
@@ -201,9 +204,10 @@ class WritesMixin:
                     f"{artifact.name!r} version {artifact.version}: the store has node "
                     f"{existing.node_id}, the import has node {artifact.node_id}; kept "
                     "the store's")
-        for execution in graph.all_executions():
-            self._unit.executions[execution.id] = execution
-        self._unit.contexts[graph.context.id] = graph.context
+        if not head_stored:
+            for execution in graph.all_executions():
+                self._unit.executions[execution.id] = execution
+            self._unit.contexts[graph.context.id] = graph.context
         for code in graph.source_codes:
             self._unit.source_codes[code.id] = code
         for node, row in zip(graph.nodes, rows):
