@@ -68,8 +68,10 @@ def test_runner_output_at_a_tiny_size(empty_db, neo4j_settings, tmp_path):
     assert len(ours["get_nodes_for_session"]) == 1 and len(ours["slice"]) == 20
     assert len(ours["get_artifact_by_name"]) == 50
     assert ours["maxrss_kib"] > 10_000
-    assert {"store.write_new_nodes_located", "store.write_edges", "slicing.ancestors",
+    assert {"store.write_edges", "slicing.ancestors",
             "store.nodes_for_session"} <= set(ours["profile"])
+    # the largest statement writing new nodes (which one depends on the groups' sizes)
+    assert any(name.startswith("store.write_new_nodes_") for name in ours["profile"])
     assert ours["profile"]["slicing.ancestors"]["rows"] == workload.SLICE_NODES
     facts = result["facts"]
     assert facts["neo4j driver"] and facts["Neo4j"].startswith("Neo4j")

@@ -21,7 +21,10 @@ from lineagraph.errors import ImportError_
 from lineagraph.importer import import_lineapy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lineapy"
-CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "db.sqlite").exists())
+# the shared fixtures, and a mixed script-and-notebook history recorded with LineaPy here
+CASE_DIRS = {p.name: p for root in (FIXTURES, FIXTURES.parent / "lineapy_recorded")
+             for p in sorted(root.iterdir()) if (p / "db.sqlite").exists()}
+CASES = sorted(CASE_DIRS)
 
 # SQLite table -> how to count its rows in the graph, per session
 EDGE_COUNTS = {
@@ -80,8 +83,8 @@ def clean_import_snapshot(store, path) -> tuple:
 
 @pytest.mark.parametrize("case", CASES)
 def test_every_fixture_imports_with_counts_equal_to_lineapys_tables(store, case):
-    db_path = FIXTURES / case / "db.sqlite"
-    expected = json.loads((FIXTURES / case / "expected.json").read_text())
+    db_path = CASE_DIRS[case] / "db.sqlite"
+    expected = json.loads((CASE_DIRS[case] / "expected.json").read_text())
     report = import_lineapy(store, db_path)
     counts = expected["table_counts"]
     assert report.nodes_imported == counts["node"]
@@ -117,13 +120,13 @@ def test_every_fixture_imports_with_counts_equal_to_lineapys_tables(store, case)
 
 @pytest.mark.parametrize("case", CASES)
 def test_every_artifact_value_is_lineapys_pickle(store, case):
-    expected = json.loads((FIXTURES / case / "expected.json").read_text())
-    import_lineapy(store, FIXTURES / case / "db.sqlite")
+    expected = json.loads((CASE_DIRS[case] / "expected.json").read_text())
+    import_lineapy(store, CASE_DIRS[case] / "db.sqlite")
     for art in expected["artifacts"]:
         stored = store.get_artifact_by_name(art["name"], art["version"])
         assert (stored.node_id, stored.execution_id) == (art["node_id"], art["execution_id"])
         key = store.get_node_value_path(stored.node_id, stored.execution_id)
-        original = (FIXTURES / case / "pickles" / art["pickle"]).read_bytes()
+        original = (CASE_DIRS[case] / "pickles" / art["pickle"]).read_bytes()
         assert key == hashlib.sha256(original).hexdigest()
         assert store.blobs.get_bytes(key) == original
         if "value_repr" in art:  # builtins: unpickle through the store and compare

@@ -241,12 +241,63 @@ def test_a_restarted_kernel_records_a_new_session_and_unload_stops(
     assert stopped["content"]["status"] == "ok"
     after = kernel.run("import lineagraph\nlineagraph.save([3], 'third')")
     assert after["content"]["status"] == "error"  # save records lineage: not recording
+    # after the recording stopped, the store API and a new recording work
+    got = kernel.run("print(lineagraph.get('second').get_value())")
+    assert got["content"]["status"] == "ok"
+    assert "[2]" in "".join(m["content"].get("text", "") for m in got["outputs"])
+    assert kernel.run("%load_ext lineagraph")["content"]["status"] == "ok"
+    assert kernel.run("lineagraph.save([4], 'fourth')")["content"]["status"] == "ok"
     store = _store(empty_db, neo4j_settings, tmp_path)
+    assert store.load_node_value(*_ids(store, "fourth")) == [4]
     first, second = (store.get_node_by_id(store.get_artifact_by_name(n).node_id).session_id
                      for n in ("first", "second"))
     assert first != second
     with pytest.raises(Exception):
         store.get_artifact_by_name("third")
+
+
+def test_names_a_magic_binds_without_showing_them_are_bound_by_it(
+        kernel, empty_db, neo4j_settings, tmp_path):
+    # `%run helper.py` defines `scale` and `BASE`: its text names neither
+    (tmp_path / "kernel").mkdir(exist_ok=True)
+    (tmp_path / "kernel" / "helper.py").write_text("BASE = 7\ndef scale(v):\n    return v * 3\n")
+    kernel.run("%load_ext lineagraph")
+    for code in ["import lineagraph\nunused = 1", "%run helper.py", "r = scale(BASE)",
+                 "lineagraph.save(r, 'r')"]:
+        assert kernel.run(code)["content"]["status"] == "ok", code
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    assert store.load_node_value(*_ids(store, "r")) == 21
+    from lineagraph.slicing import get_program_slice
+    code = str(get_program_slice(store, artifacts=[("r", None)]))
+    assert "%run helper.py" in code and "r = scale(BASE)" in code, code
+    assert "unused" not in code, code
+
+
+def test_a_cell_the_recorder_cannot_rewrite_runs_unrecorded_and_recording_stops(
+        kernel, empty_db, neo4j_settings, tmp_path):
+    kernel.run("%load_ext lineagraph")
+    kernel.run("import lineagraph\nlineagraph.save([1], 'before')")
+    # a recorder fault planted for the next cells (this cell is still rewritten)
+    kernel.run("import lineagraph.recorder.ipython as rec\n"
+               "rec.rewrite = lambda *a, **k: 1 / 0")
+    cell = kernel.run("x = 6 * 7\nprint(x)")
+    assert cell["content"]["status"] == "ok"  # the cell ran, as without the recorder
+    texts = [m["content"].get("text", "") for m in cell["outputs"]]
+    assert "42\n" in texts
+    assert any("cannot record cell" in t and "ZeroDivisionError" in t for t in texts)
+    assert kernel.run("print(x + 1)")["content"]["status"] == "ok"
+    # not recording any more: a save says so rather than save nothing
+    assert kernel.run("lineagraph.save(x, 'after')")["content"]["status"] == "error"
+    # and `lineagraph run NOTEBOOK` hears the recording is incomplete
+    said = kernel.run("print(rec.summary())")
+    summary = json.loads("".join(m["content"].get("text", "") for m in said["outputs"]
+                                 if m["content"].get("name") == "stdout"))
+    assert "cannot record cell" in summary["error"]
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    assert store.load_node_value(*_ids(store, "before")) == [1]  # committed, kept
+    session = store.get_node_by_id(store.get_artifact_by_name("before").node_id).session_id
+    # the cells up to the fault are recorded; the failing one and those after it are not
+    assert _cell_counts(store, session) == [2, 3]
 
 
 def test_a_notebook_after_a_script_reads_its_artifact_and_slices_across_sessions(

@@ -41,12 +41,15 @@ from lineagraph.queries import queries
 from lineagraph.slicing import CodeSlice, get_program_slice
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lineapy"
-CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.json").is_file())
+# the shared fixtures, and a mixed script-and-notebook history recorded with LineaPy here
+CASE_DIRS = {p.name: p for root in (FIXTURES, FIXTURES.parent / "lineapy_recorded")
+             for p in sorted(root.iterdir()) if (p / "expected.json").is_file()}
+CASES = sorted(CASE_DIRS)
 
 
 @lru_cache(maxsize=None)
 def expected(case: str) -> dict:
-    return json.loads((FIXTURES / case / "expected.json").read_text(encoding="utf-8"))
+    return json.loads((CASE_DIRS[case] / "expected.json").read_text(encoding="utf-8"))
 
 
 def _node_ids(value) -> set[str]:
@@ -116,7 +119,7 @@ class _CaseLoader:
             return self.db
         wipe(self.driver, self.database)
         self.db = GraphLineaDB(self.driver, database=self.database, blobs=self.blobs / case)
-        import_lineapy(self.db, FIXTURES / case / "db.sqlite")
+        import_lineapy(self.db, CASE_DIRS[case] / "db.sqlite")
         self.current = case
         return self.db
 
@@ -137,7 +140,7 @@ LATEST = [
 
 
 def test_every_reference_case_is_here():
-    assert len(CASES) == 12
+    assert len(CASES) == 13
     assert len(ARTIFACTS) == sum(len(expected(c)["artifacts"]) for c in CASES) > 40
 
 

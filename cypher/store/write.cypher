@@ -113,18 +113,32 @@ RETURN count(n) AS written;
 
 // name: existing_node_ids
 // Which of $ids are stored :Node ids (those nodes are rewritten by write_nodes, the
-// others created by write_new_nodes). Parameters: $ids. Returns: id.
+// others created by write_new_nodes_located and write_new_nodes_unlocated). Parameters: $ids. Returns: id.
 UNWIND $ids AS id
 MATCH (n:Node {id: id})
 RETURN id;
 
 // name: write_new_nodes_located
-// Nodes that existing_node_ids found absent in this transaction, of one type label, one
-// session and one source code: CREATE, not MERGE (the uniqueness constraint on :Node(id)
-// still refuses a duplicate). `NodeLabel` stands for the type label: lineagraph.store.unit
-// puts one of lineagraph.mapping.NODE_LABELS in its place (a static label plans faster
-// than $(row.label)). Rows are lists (faster to send and read than maps).
-// Parameters: $session_id, $source_code_id, $rows [[props, position]]. Returns: written.
+// Nodes that existing_node_ids found absent in this transaction, of one type label and
+// one session: CREATE, not MERGE (the uniqueness constraint on :Node(id) still refuses a
+// duplicate). `NodeLabel` stands for the type label: lineagraph.store.unit puts one of
+// lineagraph.mapping.NODE_LABELS in its place (a static label plans faster than
+// $(row.label)). Rows are lists (faster to send and read than maps).
+// Parameters: $session_id, $rows [[props, position, source_code_id]]. Returns: written.
+MATCH (s:Session {id: $session_id})
+UNWIND $rows AS row
+MATCH (c:SourceCode {id: row[2]})
+CREATE (n:Node:NodeLabel)
+SET n = row[0]
+CREATE (n)-[:IN_SESSION]->(s)
+CREATE (n)-[l:LOCATED_IN]->(c)
+SET l = row[1]
+RETURN count(n) AS written;
+
+// name: write_new_nodes_in_code
+// write_new_nodes_located for many nodes of one source code (a script): the code is
+// matched once. Parameters: $session_id, $source_code_id, $rows [[props, position]].
+// Returns: written.
 MATCH (s:Session {id: $session_id})
 MATCH (c:SourceCode {id: $source_code_id})
 UNWIND $rows AS row

@@ -4,6 +4,7 @@ binding GlobalNodes for the names it binds, and mutating what its fingerprints s
 
 from __future__ import annotations
 
+import re
 import types
 from typing import Any
 
@@ -14,6 +15,11 @@ from .artifacts import OpenStatement
 from .common import MISSING, Plan
 from .objects import fingerprint, module_state
 from .rewrite import Site
+
+# names IPython itself sets in the user's namespace (output history, `!cmd`'s exit code)
+# and module dunders (`%run` copies the script's `__doc__`, `__file__`, ...)
+_SHELL_NAMES = re.compile(r"^(_|__|___|_i+|_i?\d+|_oh|_ih|_dh|_exit_code|In|Out|exit|quit"
+                          r"|get_ipython|__\w+__)$")
 
 
 class BlockHooks:
@@ -97,6 +103,8 @@ class BlockHooks:
             "reads": reads, "plan": plan, "binds": binds, "star": names.star_import,
             "before": {n: self.g.get(n, MISSING) for n in binds},
             "keys": set(self.g) if names.star_import else None,
+            # a magic: every global as it was, to find what it bound (`%run helper.py`)
+            "globals": dict(self.g) if site.info.get("dynamic") else None,
             "fingerprints": {id(o): fingerprint(o) for o, _ in plan.candidates},
         }
         state["capture"] = files.begin()
@@ -122,6 +130,12 @@ class BlockHooks:
         if state["star"]:
             binds += sorted(set(self.g) - state["keys"])
         before = state["before"]
+        if state["globals"] is not None:
+            was = state["globals"]
+            found = [n for n, v in self.g.items() if v is not was.get(n, MISSING)
+                     and not _SHELL_NAMES.match(n)]
+            before = {**{n: was.get(n, MISSING) for n in found}, **before}
+            binds += found
         new_names = []
         for name in dict.fromkeys(binds):
             now = self.g.get(name, MISSING)

@@ -16,7 +16,7 @@ from .analysis import Reach, is_user_callable, is_user_class, reach_of
 from .artifacts import OpenStatement
 from .common import MISSING, Plan, is_iterator
 from .keys import MISSING_KEY, method_keys
-from .objects import fingerprint, module_state, reachable, shares_state
+from .objects import covers_state, fingerprint, module_state, reachable, shares_state
 from .rewrite import Site
 
 _OPS = {"not_in": lambda a, b: a not in b, "contains": lambda a, b: a in b}
@@ -123,7 +123,7 @@ class CallHooks:
             if fp is None or fp != fingerprint(obj):
                 if id(obj) not in peers:
                     changed.append(obj)
-            else:
+            elif covers_state(obj):  # seen unchanged, by a digest of all its state
                 spared.append(id(obj))
         for obj in changed:
             self.mutate(obj, call_id, written if obj is owner else None, frozenset(spared))

@@ -42,6 +42,7 @@ from .sink import Sink, open_store
 from .tracer import Recorder
 
 _sessions: dict[int, "CellRecorder"] = {}  # id(shell) -> its recording
+_faults: dict[int, dict] = {}  # id(shell) -> summary of a recording the recorder stopped
 
 
 def load(shell) -> None:
@@ -53,6 +54,7 @@ def load(shell) -> None:
         return
     recording = CellRecorder(shell, open_store())
     recording.start()
+    _faults.pop(id(shell), None)
     _sessions[id(shell)] = recording
     print(f"lineagraph: recording this session as {recording.session_id}", file=sys.stderr)
 
@@ -66,9 +68,10 @@ def unload(shell) -> None:
 
 def summary() -> str:
     """What ``lineagraph run notebook.ipynb`` asks the kernel at the end, as JSON: the
-    session recorded and its counts, once everything recorded is committed."""
+    session recorded and its counts, once everything recorded is committed (with
+    ``error`` when the recording stopped short)."""
     if not _sessions:
-        return json.dumps({})
+        return json.dumps(next(iter(_faults.values()), {}))
     recording = next(iter(_sessions.values()))
     said = {"session_id": recording.session_id, "nodes": recording.sink.nodes,
             "artifacts": recording.sink.artifacts}
@@ -148,8 +151,35 @@ class CellRecorder:
         else:
             self._teardown()
 
+    def _fault(self, what: str) -> None:
+        """Stop at once (the cell runs as without the recorder: its ``save`` says it is
+        not recording rather than save nothing); the rest of the teardown waits for the
+        cell's end, as IPython is going through its transformers now."""
+        print(f"lineagraph: {what}; it runs unrecorded and recording stops here (what "
+              "was recorded before is kept)", file=sys.stderr)
+        _sessions.pop(id(self.shell), None)
+        _faults[id(self.shell)] = {"session_id": self.session_id, "nodes": self.sink.nodes,
+                                   "artifacts": self.sink.artifacts, "error": what}
+        self._deactivate()
+        self.stopping = True
+
+    def _deactivate(self) -> None:
+        """Undo what makes the program's code report to this recording, only what is
+        still its own (``%reload_ext`` loads the next recording first)."""
+        if api.active_recorder() is self.recorder:
+            api.activate()
+        if getattr(builtins, HOOKS, None) is self.recorder:
+            delattr(builtins, HOOKS)
+        if sys.modules.get("lineapy") is self.lineapy:
+            if self.saved_lineapy is not None:
+                sys.modules["lineapy"] = self.saved_lineapy
+            else:
+                sys.modules.pop("lineapy", None)
+
     def _teardown(self) -> None:
         shell = self.shell
+        if self.transformer in shell.ast_transformers:
+            shell.ast_transformers.remove(self.transformer)
         for event, callback in (("pre_run_cell", self.pre_run_cell),
                                 ("post_run_cell", self.post_run_cell)):
             try:
@@ -162,17 +192,10 @@ class CellRecorder:
                 shell.set_custom_exc((), None)
             else:
                 shell.custom_exceptions, shell.CustomTB = exceptions, handler
-        # undo only what is still ours (`%reload_ext` loads the next recording first)
-        if api.active_recorder() is self.recorder:
-            api.activate()
-        if getattr(builtins, HOOKS, None) is self.recorder:
-            delattr(builtins, HOOKS)
-        if sys.modules.get("lineapy") is self.lineapy:
-            if self.saved_lineapy is not None:
-                sys.modules["lineapy"] = self.saved_lineapy
-            else:
-                sys.modules.pop("lineapy", None)
+        self._deactivate()
+        atexit.unregister(self._at_exit)
         try:
+            # committed; the store stays open for the artifacts save and get returned
             self.sink.end()
         finally:
             print(f"lineagraph: stopped recording session {self.session_id} "
@@ -191,7 +214,15 @@ class CellRecorder:
         cell, self.cell = self.cell, None
         if cell is None or not isinstance(tree, ast.Module):
             return tree  # not a cell (code a magic runs itself), or a silent one
-        raw, text = cell
+        try:
+            return self._transform(tree, *cell)
+        except Exception as err:  # a cell the recorder cannot take runs unrecorded, and
+            # the recording stops rather than go on with a hole in its graph
+            self._fault(f"cannot record cell [{self._count()}] ({type(err).__name__}: "
+                        f"{err})")
+            return tree
+
+    def _transform(self, tree: ast.Module, raw: str, text: str) -> ast.Module:
         code = SourceCode(id=get_new_id(), code=raw, location=JupyterCell(
             execution_count=self._count(), session_id=self.session_id))
         new_tree, sites = rewrite(tree, text, first_id=len(self.recorder.sites))

@@ -132,8 +132,8 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
             summary = _summary(client)
             if summary.get("error"):
                 raise LineagraphError(
-                    f"the recording of session {summary['session_id']} is incomplete, the "
-                    f"store failed: {summary['error']}")
+                    f"the recording of session {summary['session_id']} is incomplete: "
+                    f"{summary['error']}")
     return NotebookResult(summary.get("session_id"), summary.get("nodes", 0),
                           summary.get("artifacts", 0), cells, time.perf_counter() - started)
 

@@ -94,6 +94,20 @@ def fingerprint(value: Any) -> Optional[bytes]:
     return digest.digest()
 
 
+_PLAIN = (list, dict, set, frozenset, tuple, bytearray)
+
+
+def covers_state(value: Any) -> bool:
+    """Whether ``fingerprint(value)`` digests all of ``value``'s state: builtin
+    containers, NumPy and pandas objects, and objects pickled by their ``__dict__`` (no
+    ``__getstate__``/``__reduce__`` of their own, which could leave shared state out)."""
+    cls = type(value)
+    if cls in _PLAIN or (cls.__module__ or "").split(".")[0] in ("numpy", "pandas"):
+        return True
+    return (cls.__reduce_ex__ is object.__reduce_ex__ and cls.__reduce__ is object.__reduce__
+            and getattr(cls, "__getstate__", None) is getattr(object, "__getstate__", None))
+
+
 def _too_big(value: Any) -> bool:
     nbytes = getattr(value, "nbytes", None)
     if isinstance(nbytes, int) and nbytes > MAX_FINGERPRINT_BYTES:

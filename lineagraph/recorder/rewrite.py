@@ -100,17 +100,22 @@ class Rewriter:
         for stmt in tree.body:
             magic = magic_names(stmt)
             if magic is not None:  # IPython's magics and shell escapes: one opaque node
-                body.extend(self.block(stmt, magic))
+                body.extend(self.block(stmt, magic, dynamic=True))
             elif isinstance(stmt, _SIMPLE):
                 body.extend(self.simple(stmt))
-            else:
-                body.extend(self.block(stmt))
+            else:  # a magic inside (`for ...: %run step.py`) may bind unseen names too
+                body.extend(self.block(stmt, dynamic=any(
+                    magic_names(inner) is not None for inner in ast.walk(stmt)
+                    if isinstance(inner, ast.stmt) and inner is not stmt)))
         # every node made here is located (hook, _located): the runner compiles this as
         # it is and walks it with ast.fix_missing_locations only if compile refuses it
         return ast.Module(body=body, type_ignores=tree.type_ignores)
 
-    def block(self, stmt: ast.stmt, names: Optional[Names] = None) -> list[ast.stmt]:
-        site = self.site("block", stmt, code=self.text(stmt))
+    def block(self, stmt: ast.stmt, names: Optional[Names] = None,
+              dynamic: bool = False) -> list[ast.stmt]:
+        """One opaque node for ``stmt``; ``dynamic``: it may bind names its text does not
+        show (``%run helper.py``), so the globals are compared before and after it."""
+        site = self.site("block", stmt, code=self.text(stmt), dynamic=dynamic)
         decorators = getattr(stmt, "decorator_list", [])
         if decorators:  # a def's or class's location starts at `def`, after them
             first = min(decorators, key=lambda d: (d.lineno, d.col_offset))

@@ -75,27 +75,40 @@ def batches(rows: list, size: int) -> Iterable[list]:
 
 
 # -- statements of new nodes and of edges ------------------------------------------------
+# a source code with fewer new nodes of a label than this shares a statement with others
+# (a notebook's cells); with more, its code is matched once (a script's)
+CODE_GROUP = 200
+
+
 def new_node_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, dict]]:
     """The statements creating the nodes of ``rows`` (node_to_row results, none of them
-    stored): one per type label, session and source code, each label written into its
-    query from the fixed table, rows sent as lists."""
+    stored): per type label and session, the nodes of a source code that has many in
+    one statement of their own, the other located ones together, the unlocated ones;
+    each label written into its query from the fixed table, rows sent as lists."""
     groups: dict[tuple, list] = {}
     for r in rows:
         location = r["location"]
-        if location is None:
-            groups.setdefault((r["label"], r["session_id"], None), []).append([r["props"]])
-        else:
-            groups.setdefault((r["label"], r["session_id"], location["source_code_id"]),
-                              []).append([r["props"], location["position"]])
+        code_id = location["source_code_id"] if location is not None else None
+        groups.setdefault((r["label"], r["session_id"], code_id), []).append(r)
+    mixed: dict[tuple, list] = {}
     for (label, session_id, code_id), group in groups.items():
-        name = "store.write_new_nodes_unlocated" if code_id is None else \
-            "store.write_new_nodes_located"
-        query = _named(name, "NodeLabel", label)
+        if code_id is None:
+            query = _named("store.write_new_nodes_unlocated", "NodeLabel", label)
+            for chunk in batches([[r["props"]] for r in group], batch):
+                yield query, {"session_id": session_id, "rows": chunk}
+        elif len(group) >= CODE_GROUP:
+            query = _named("store.write_new_nodes_in_code", "NodeLabel", label)
+            for chunk in batches([[r["props"], r["location"]["position"]] for r in group],
+                                 batch):
+                yield query, {"session_id": session_id, "source_code_id": code_id,
+                              "rows": chunk}
+        else:
+            mixed.setdefault((label, session_id), []).extend(
+                [r["props"], r["location"]["position"], code_id] for r in group)
+    for (label, session_id), group in mixed.items():
+        query = _named("store.write_new_nodes_located", "NodeLabel", label)
         for chunk in batches(group, batch):
-            params = {"session_id": session_id, "rows": chunk}
-            if code_id is not None:
-                params["source_code_id"] = code_id
-            yield query, params
+            yield query, {"session_id": session_id, "rows": chunk}
 
 
 def edge_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, dict]]:
