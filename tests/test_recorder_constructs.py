@@ -103,6 +103,14 @@ CASES = [
         other = a.sum()
         lineapy.save(a, "a")
     """, "a", ["other ="]),
+    ("a module the program writes, then imports", """
+        import lineapy
+        with open("written_mod.py", "w") as fh:
+            fh.write("def triple(v):\\n    return v * 3\\n")
+        from written_mod import triple
+        other = 5
+        lineapy.save(triple(4), "tripled")
+    """, "tripled", ["other ="]),
     ("lambdas and f-strings", """
         import lineapy
         scale = 3

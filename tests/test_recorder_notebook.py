@@ -258,19 +258,27 @@ def test_a_restarted_kernel_records_a_new_session_and_unload_stops(
 
 def test_names_a_magic_binds_without_showing_them_are_bound_by_it(
         kernel, empty_db, neo4j_settings, tmp_path):
-    # `%run helper.py` defines `scale` and `BASE`: its text names neither
-    (tmp_path / "kernel").mkdir(exist_ok=True)
-    (tmp_path / "kernel" / "helper.py").write_text("BASE = 7\ndef scale(v):\n    return v * 3\n")
+    # `%run helper.py` defines `scale` and `BASE`: its text names neither; the helper
+    # and a module are written by `%%writefile` cells, whose slices must keep them
     kernel.run("%load_ext lineagraph")
-    for code in ["import lineagraph\nunused = 1", "%run helper.py", "r = scale(BASE)",
-                 "lineagraph.save(r, 'r')"]:
+    for code in ["import lineagraph\nunused = 1",
+                 "%%writefile helper.py\nBASE = 7\ndef scale(v):\n    return v * 3\n",
+                 "%%writefile shapes.py\nSIDES = 4\n",
+                 "%run helper.py", "r = scale(BASE)", "lineagraph.save(r, 'r')",
+                 "from shapes import SIDES\nsides = SIDES * 2",
+                 "lineagraph.save(sides, 'sides')"]:
         assert kernel.run(code)["content"]["status"] == "ok", code
     store = _store(empty_db, neo4j_settings, tmp_path)
     assert store.load_node_value(*_ids(store, "r")) == 21
     from lineagraph.slicing import get_program_slice
     code = str(get_program_slice(store, artifacts=[("r", None)]))
     assert "%run helper.py" in code and "r = scale(BASE)" in code, code
+    assert "%%writefile helper.py" in code and "shapes" not in code, code
     assert "unused" not in code, code
+    # an import of a module the session wrote stays after the write (not moved up)
+    code = str(get_program_slice(store, artifacts=[("sides", None)]))
+    assert code.index("%%writefile shapes.py") < code.index("from shapes import SIDES"), code
+    assert "helper" not in code, code
 
 
 def test_a_cell_the_recorder_cannot_rewrite_runs_unrecorded_and_recording_stops(

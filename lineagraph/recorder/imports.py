@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
 import sys
 from typing import Optional
 
@@ -78,10 +79,22 @@ def _resolved(rec, info) -> Optional[str]:
 
 
 def _import_node(rec, site, name: str) -> str:
+    """The ImportNode of ``name``; for a module whose file the program wrote itself (a
+    notebook's ``%%writefile helpers.py``, then ``import helpers``), a call on it that
+    depends on that write, so the slice keeps the code writing the module."""
     top = name.split(".")[0]
-    return rec.write(ImportNode(
+    path = _module_path(name)
+    writers = rec.file_writers.get(os.path.abspath(path)) if path else None
+    # such an import stays where it was written, after the write, in slices: its line
+    # belongs to the call; an ImportNode's line would be moved up with the imports
+    node = rec.write(ImportNode(
         id=get_new_id(), session_id=rec.session_id, name=name, version=library_version(top),
-        package_name=top, path=_module_path(name), source_location=rec.loc(site)))
+        package_name=top, path=path, source_location=None if writers else rec.loc(site)))
+    if not writers:
+        return node
+    implicit = [w if isinstance(w, str) else rec.latest(w[0]) or w[1] for w in writers]
+    return rec.call_node(site, rec.lookup("l_alias"), [PositionalArgument(id=node)],
+                         implicit=implicit)
 
 
 def _bind(rec, bound: str, node: str) -> None:
