@@ -125,8 +125,9 @@ class CallHooks:
                     changed.append(obj)
             elif covers_state(obj):  # seen unchanged, by a digest of all its state
                 spared.append(id(obj))
+        unchanged = frozenset(spared)
         for obj in changed:
-            self.mutate(obj, call_id, written if obj is owner else None, frozenset(spared))
+            self.mutate(obj, call_id, written if obj is owner else None, unchanged)
         if closures is not None and closures[1] != _closure_state(fn, self.g)[1]:
             # `nonlocal` state rebound: the function itself changed
             self.ensure(closures[0], fn_node)

@@ -93,11 +93,11 @@ def new_node_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, d
     mixed: dict[tuple, list] = {}
     for (label, session_id, code_id), group in groups.items():
         if code_id is None:
-            query = _named("store.write_new_nodes_unlocated", "NodeLabel", label)
+            query = _labelled("store.write_new_nodes_unlocated", label)
             for chunk in batches([[r["props"]] for r in group], batch):
                 yield query, {"session_id": session_id, "rows": chunk}
         elif len(group) >= CODE_GROUP:
-            query = _named("store.write_new_nodes_in_code", "NodeLabel", label)
+            query = _labelled("store.write_new_nodes_in_code", label)
             for chunk in batches([[r["props"], r["location"]["position"]] for r in group],
                                  batch):
                 yield query, {"session_id": session_id, "source_code_id": code_id,
@@ -106,7 +106,7 @@ def new_node_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, d
             mixed.setdefault((label, session_id), []).extend(
                 [r["props"], r["location"]["position"], code_id] for r in group)
     for (label, session_id), group in mixed.items():
-        query = _named("store.write_new_nodes_located", "NodeLabel", label)
+        query = _labelled("store.write_new_nodes_located", label)
         for chunk in batches(group, batch):
             yield query, {"session_id": session_id, "rows": chunk}
 
@@ -121,8 +121,9 @@ def edge_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, dict]
 
 
 @functools.lru_cache(maxsize=None)
-def _named(name: str, placeholder: str, label: str) -> Query:
-    return queries()[name].naming(placeholder, label, NODE_LABELS.values())
+def _labelled(name: str, label: str) -> Query:
+    """Query ``name`` with its ``:NodeLabel`` written as ``label`` (from NODE_LABELS)."""
+    return queries()[name].naming("NodeLabel", label, NODE_LABELS.values())
 
 
 def _check_written(written: int, wanted: int, what: str) -> None:
