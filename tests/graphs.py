@@ -51,10 +51,12 @@ def at(code: SourceCode, line: int, col: int = 0, end_col: int = 10) -> SourceLo
                           end_col_offset=end_col, source_code=code)
 
 
-def every_node_type(sid="sess-1", code: SourceCode | None = None) -> list:
-    """One node of every type, every field set, in an order where parents come first."""
+def every_node_type(sid="sess-1", code: SourceCode | None = None,
+                    prefix: str | None = None) -> list:
+    """One node of every type, every field set, in an order where parents come first
+    (ids start with ``prefix``, default the session id)."""
     code = code or script()
-    p = sid + "-"
+    p = (prefix or sid) + "-"
     return [
         ImportNode(id=p + "imp", session_id=sid, name="math", version="1.0",
                    package_name="math", path="/usr/lib/python3.10/math.py",

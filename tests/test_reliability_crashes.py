@@ -30,7 +30,8 @@ SIZE = 20_000
 def test_a_writer_killed_mid_commit_leaves_nothing_and_the_rerun_stores_it_all(
         store, neo4j_settings):
     blobs = str(store.blobs.root)
-    proc = start_worker(neo4j_settings, "commit-large", "big", str(SIZE), blobs)
+    one = {"LINEAGRAPH_TRANSACTION_NODES": str(2 * SIZE)}  # the unit in one transaction
+    proc = start_worker(neo4j_settings, "commit-large", "big", str(SIZE), blobs, **one)
     try:
         wait_for_event(proc, "committing")
         statement = wait_until_writing(store.driver, store.database, proc.pid)
@@ -46,7 +47,8 @@ def test_a_writer_killed_mid_commit_leaves_nothing_and_the_rerun_stores_it_all(
     # the blobs it wrote before dying are on disk, unreferenced (gc's business), intact
     assert all(store.blobs.verify(k) for k in store.blobs.keys())
 
-    code, out, err = run_worker(neo4j_settings, "commit-large", "big", str(SIZE), blobs)
+    code, out, err = run_worker(neo4j_settings, "commit-large", "big", str(SIZE), blobs,
+                                **one)
     assert code == 0, err
     assert out[-1]["event"] == "committed" and out[-1]["nodes"] == SIZE
     assert session_node_count(store.driver, store.database, "big") == SIZE

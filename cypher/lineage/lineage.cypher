@@ -10,7 +10,7 @@
 // Parameters: $ids. Returns: id, node_type, session_id, name, value, lineno, line, text
 // (the node's own source text when it sits on one line).
 UNWIND $ids AS id
-MATCH (n:Node {id: id})
+MATCH (n:Node {id: id})-[:IN_SESSION]->(:Session)
 OPTIONAL MATCH (n)-[l:LOCATED_IN]->(c:SourceCode)
 WITH n, l, CASE WHEN c IS NULL THEN null ELSE split(c.code, '\n')[l.lineno - 1] END AS line
 RETURN n.id AS id, n.node_type AS node_type, n.session_id AS session_id, n.name AS name,
@@ -79,7 +79,7 @@ ORDER BY artifact.name, artifact.version;
 // name: imports_of_library
 // Import nodes of a library, by import name or package name, optionally one version.
 // Parameters: $name, $version (or null). Returns: id, session_id, version.
-MATCH (i:ImportNode)
+MATCH (i:ImportNode)-[:IN_SESSION]->(:Session)
 WHERE (i.name = $name OR i.package_name = $name OR i.name STARTS WITH $name + '.')
   AND ($version IS NULL OR i.version = $version)
 RETURN i.id AS id, i.session_id AS session_id, i.version AS version;

@@ -2,10 +2,14 @@
 // properties), `deps` (its dependency edges: type, props, dst id) and `location`
 // (position properties and source code id, or null); lineagraph.mapping builds the
 // models from exactly these three columns.
+// Nodes are read through their :Session only (by id, or IN_SESSION): the nodes of a
+// unit being written in several transactions point at a :StagedSession until it is
+// published (cypher/store/staging.cypher), and no reader sees them before.
 
 // name: node_by_id
 // Parameters: $id, $dependency_types. Returns: node, deps, location.
 MATCH (n:Node {id: $id})
+WHERE EXISTS { (n)-[:IN_SESSION]->(:Session) }
 RETURN properties(n) AS node,
        [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
         | {type: type(r), props: properties(r), dst: m.id}] AS deps,
@@ -17,6 +21,7 @@ RETURN properties(n) AS node,
 // Parameters: $ids, $dependency_types. Returns: node, deps, location.
 UNWIND $ids AS id
 MATCH (n:Node {id: id})
+WHERE EXISTS { (n)-[:IN_SESSION]->(:Session) }
 RETURN properties(n) AS node,
        [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
         | {type: type(r), props: properties(r), dst: m.id}] AS deps,
@@ -26,6 +31,7 @@ RETURN properties(n) AS node,
 // name: nodes_for_session
 // Every node of a session. Parameters: $session_id, $dependency_types.
 // Returns: node, deps, location.
+MATCH (:Session {id: $session_id})
 MATCH (n:Node {session_id: $session_id})
 RETURN properties(n) AS node,
        [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
@@ -36,6 +42,7 @@ RETURN properties(n) AS node,
 // name: libraries_for_session
 // One import per distinct (package, version) of a session, the first by id.
 // Parameters: $session_id, $dependency_types. Returns: node, deps, location.
+MATCH (:Session {id: $session_id})
 MATCH (i:ImportNode {session_id: $session_id})
 WITH coalesce(i.package_name, i.name) AS package, i.version AS version, i
 ORDER BY i.id
@@ -66,6 +73,7 @@ ORDER BY c.jupyter_execution_count;
 // name: script_code_for_session
 // The script a session ran (the source code its nodes are located in).
 // Parameters: $session_id. Returns: code.
+MATCH (:Session {id: $session_id})
 MATCH (n:Node {session_id: $session_id})-[:LOCATED_IN]->(c:SourceCode)
 RETURN c.code AS code
 LIMIT 1;
@@ -73,6 +81,7 @@ LIMIT 1;
 // name: variables_for_session
 // (node id, variable name) pairs of a session. Parameters: $session_id.
 // Returns: node_id, name.
+MATCH (:Session {id: $session_id})
 MATCH (n:Node {session_id: $session_id})
 WHERE n.variables IS NOT NULL
 UNWIND n.variables AS name
@@ -81,7 +90,7 @@ ORDER BY node_id, name;
 
 // name: variables_by_node
 // Parameters: $id. Returns: names.
-MATCH (n:Node {id: $id})
+MATCH (n:Node {id: $id})-[:IN_SESSION]->(:Session)
 RETURN coalesce(n.variables, []) AS names;
 
 // name: artifact_by_name

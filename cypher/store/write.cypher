@@ -3,9 +3,10 @@
 // relationship types in $rows come from lineagraph.mapping's fixed tables.
 
 // name: missing_node_ids
-// Which of $ids are not stored :Node ids. Parameters: $ids. Returns: id.
+// Which of $ids are not stored :Node ids (a node of a unit not published yet, whose
+// IN_SESSION points at a :StagedSession, is not stored). Parameters: $ids. Returns: id.
 UNWIND $ids AS id
-OPTIONAL MATCH (n:Node {id: id})
+OPTIONAL MATCH (n:Node {id: id})-[:IN_SESSION]->(:Session)
 WITH id, n WHERE n IS NULL
 RETURN id;
 
@@ -123,9 +124,11 @@ RETURN id;
 // one session: CREATE, not MERGE (the uniqueness constraint on :Node(id) still refuses a
 // duplicate). `NodeLabel` stands for the type label: lineagraph.store.unit puts one of
 // lineagraph.mapping.NODE_LABELS in its place (a static label plans faster than
-// $(row.label)). Rows are lists (faster to send and read than maps).
+// $(row.label)). `SessionLabel` stands for :Session, or :StagedSession while a unit
+// too large for one transaction is written (lineagraph.store.staging). Rows are lists
+// (faster to send and read than maps).
 // Parameters: $session_id, $rows [[props, position, source_code_id]]. Returns: written.
-MATCH (s:Session {id: $session_id})
+MATCH (s:SessionLabel {id: $session_id})
 UNWIND $rows AS row
 MATCH (c:SourceCode {id: row[2]})
 CREATE (n:Node:NodeLabel)
@@ -139,7 +142,7 @@ RETURN count(n) AS written;
 // write_new_nodes_located for many nodes of one source code (a script): the code is
 // matched once. Parameters: $session_id, $source_code_id, $rows [[props, position]].
 // Returns: written.
-MATCH (s:Session {id: $session_id})
+MATCH (s:SessionLabel {id: $session_id})
 MATCH (c:SourceCode {id: $source_code_id})
 UNWIND $rows AS row
 CREATE (n:Node:NodeLabel)
@@ -152,7 +155,7 @@ RETURN count(n) AS written;
 // name: write_new_nodes_unlocated
 // write_new_nodes_located for nodes without a source location.
 // Parameters: $session_id, $rows [[props]]. Returns: written.
-MATCH (s:Session {id: $session_id})
+MATCH (s:SessionLabel {id: $session_id})
 UNWIND $rows AS row
 CREATE (n:Node:NodeLabel)
 SET n = row[0]

@@ -5,7 +5,8 @@ taking and returning the pydantic models of :mod:`lineagraph.models`.
 
 Writes are a unit of work: ``write_*`` calls are buffered and reach Neo4j together at
 ``commit()``, in batched ``UNWIND`` statements inside one managed transaction (retried
-on transient errors). Reads see the caller's own pending writes. A failed commit stores
+on transient errors); a unit of more than ``transaction_nodes`` nodes in several
+bounded transactions, invisible to readers until the last one publishes it whole. Reads see the caller's own pending writes. A failed commit stores
 nothing of its unit, discards it (as SQLAlchemy's rollback does) and raises.
 ``write_session`` writes a whole :class:`~lineagraph.models.SessionGraph` in one commit.
 
@@ -19,6 +20,7 @@ The package, by concern:
     writes     write_* (buffered), save_artifact, save_value, write_session
     validate   what a write refuses before anything is sent
     unit       the buffered unit and its transaction body (checks, batched UNWIND)
+    staging    a unit larger than one transaction: bounded transactions, then publication
     commit     commit() and its retry ladder
     reads      the readers (pending writes first, then the read cache, then Neo4j)
     deletes    deletes and the one blob garbage collector
@@ -73,6 +75,7 @@ class GraphLineaDB(WritesMixin, CommitMixin, ReadsMixin, DeletesMixin):
         batch_size: int = DEFAULT_BATCH_SIZE,
         owns_driver: bool = False,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        transaction_nodes: int | None = None,
     ):
         self.driver = driver
         self.database = database
@@ -80,6 +83,11 @@ class GraphLineaDB(WritesMixin, CommitMixin, ReadsMixin, DeletesMixin):
             blobs = config.home_dir() / "blobs"
         self.blobs = blobs if isinstance(blobs, BlobStore) else BlobStore(Path(blobs))
         self.batch_size = batch_size
+        # a unit with more nodes is written in transactions of at most this many and
+        # published at once (lineagraph.store.staging): commits need bounded memory
+        self.transaction_nodes = transaction_nodes or config.transaction_nodes()
+        # called after each transaction of such a unit with (step, how many so far)
+        self.on_transaction = None
         self._owns_driver = owns_driver
         self._unit = Unit()
         self.last_commit = CommitStats()

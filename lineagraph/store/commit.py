@@ -1,4 +1,6 @@
-"""``commit()``: the buffered unit sent in one managed transaction, with its retry ladder.
+"""``commit()``: the buffered unit sent in one managed transaction, with its retry ladder
+(a unit larger than ``transaction_nodes`` in several, published at once:
+:mod:`lineagraph.store.staging`).
 
 The driver retries transient faults before Neo4j commits (the attempt was rolled back).
 :meth:`CommitMixin._run_unit` runs the unit again when
@@ -28,6 +30,7 @@ from .. import config
 from ..driver_errors import DRIVER_ERRORS, translate
 from ..errors import DuplicateError, LineagraphError, StoreUnavailableError
 from ..query import session
+from .staging import StagedCommit
 from .unit import CommitStats, Unit, check_blobs_present, write_unit
 
 logger = logging.getLogger(__name__)
@@ -39,7 +42,8 @@ NOTHING_STORED = ", nothing of it was stored"
 
 
 class CommitMixin:
-    """GraphLineaDB's commit (its state: ``_unit``, ``_cache``, ``blobs``, ``driver``)."""
+    """GraphLineaDB's commit (its state: ``_unit``, ``_cache``, ``blobs``, ``driver``,
+    ``transaction_nodes``, ``on_transaction``)."""
 
     def commit(self) -> CommitStats:
         """Send everything written since the last commit, atomically."""
@@ -99,7 +103,12 @@ class CommitMixin:
                         stack.enter_context(self.blobs.lock(shared=True))
                         check_blobs_present(self.blobs, unit)
                     with session(self.driver, self.database) as open_session:
-                        stats = open_session.execute_write(self._work(unit, retried))
+                        if len(unit.nodes) > self.transaction_nodes:
+                            stats = StagedCommit(open_session, unit, self.batch_size,
+                                                 self.transaction_nodes, retried,
+                                                 self.on_transaction).run()
+                        else:
+                            stats = open_session.execute_write(self._work(unit, retried))
                 stats.attempts = attempts
                 return stats
             except neo4j_errors.IncompleteCommit:

@@ -41,6 +41,7 @@ class CommitStats:
     edges: int = 0
     seconds: float = 0.0
     attempts: int = 1  # > 1 when save_artifact lost a race for a version and tried again
+    transactions: int = 1  # > 1 when the unit was larger than one (store.staging)
     saved: list[Artifact] = field(default_factory=list)  # what save_artifact stored
 
 
@@ -80,7 +81,13 @@ def batches(rows: list, size: int) -> Iterable[list]:
 CODE_GROUP = 200
 
 
-def new_node_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, dict]]:
+# what a node's IN_SESSION points at: its session, or the session's stand-in while a
+# unit too large for one transaction is written (lineagraph.store.staging)
+SESSION_LABELS = ("Session", "StagedSession")
+
+
+def new_node_statements(rows: list[dict], batch: int,
+                        session_label: str = "Session") -> Iterable[tuple[Query, dict]]:
     """The statements creating the nodes of ``rows`` (node_to_row results, none of them
     stored): per type label and session, the nodes of a source code that has many in
     one statement of their own, the other located ones together, the unlocated ones;
@@ -93,11 +100,11 @@ def new_node_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, d
     mixed: dict[tuple, list] = {}
     for (label, session_id, code_id), group in groups.items():
         if code_id is None:
-            query = _labelled("store.write_new_nodes_unlocated", label)
+            query = _labelled("store.write_new_nodes_unlocated", label, session_label)
             for chunk in batches([[r["props"]] for r in group], batch):
                 yield query, {"session_id": session_id, "rows": chunk}
         elif len(group) >= CODE_GROUP:
-            query = _labelled("store.write_new_nodes_in_code", label)
+            query = _labelled("store.write_new_nodes_in_code", label, session_label)
             for chunk in batches([[r["props"], r["location"]["position"]] for r in group],
                                  batch):
                 yield query, {"session_id": session_id, "source_code_id": code_id,
@@ -106,24 +113,30 @@ def new_node_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, d
             mixed.setdefault((label, session_id), []).extend(
                 [r["props"], r["location"]["position"], code_id] for r in group)
     for (label, session_id), group in mixed.items():
-        query = _labelled("store.write_new_nodes_located", label)
+        query = _labelled("store.write_new_nodes_located", label, session_label)
         for chunk in batches(group, batch):
             yield query, {"session_id": session_id, "rows": chunk}
 
 
+def edge_rows(rows: list[dict]) -> list[list]:
+    """The dependency edges of node rows as ``[src, dst, type, props]`` lists."""
+    return [[r["id"], e["dst"], e["type"], e["props"]] for r in rows for e in r["edges"]]
+
+
 def edge_statements(rows: list[dict], batch: int) -> Iterable[tuple[Query, dict]]:
-    """The statements creating the dependency edges of ``rows``, sent as
-    ``[src, dst, type, props]`` lists."""
-    edges = [[r["id"], e["dst"], e["type"], e["props"]] for r in rows for e in r["edges"]]
+    """The statements creating the dependency edges of ``rows``."""
+    edges = edge_rows(rows)
     query = queries()["store.write_edges"]
     for chunk in batches(edges, batch):
         yield query, {"rows": chunk}
 
 
 @functools.lru_cache(maxsize=None)
-def _labelled(name: str, label: str) -> Query:
-    """Query ``name`` with its ``:NodeLabel`` written as ``label`` (from NODE_LABELS)."""
-    return queries()[name].naming("NodeLabel", label, NODE_LABELS.values())
+def _labelled(name: str, label: str, session_label: str) -> Query:
+    """Query ``name`` with its ``:NodeLabel`` written as ``label`` (from NODE_LABELS) and
+    its ``:SessionLabel`` as ``session_label`` (from SESSION_LABELS)."""
+    return (queries()[name].naming("NodeLabel", label, NODE_LABELS.values())
+            .naming("SessionLabel", session_label, SESSION_LABELS))
 
 
 def _check_written(written: int, wanted: int, what: str) -> None:
@@ -162,7 +175,7 @@ def check_blobs_present(blobs: BlobStore, unit: Unit) -> None:
             )
 
 
-def _check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> None:
+def check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> None:
     """Refuse the unit if anything it points at is neither in it nor in the store."""
     executions = {c.execution_id for c in unit.contexts.values()}
     executions |= {a.execution_id for a in unit.artifacts.values()}
@@ -203,7 +216,7 @@ def _check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> N
 
 
 
-def _new_artifacts(tx, unit: Unit, stats: CommitStats, retried: bool) -> list[Artifact]:
+def new_artifacts(tx, unit: Unit, stats: CommitStats, retried: bool) -> list[Artifact]:
     """The unit's artifacts, refused if their name and version are taken. On a retry, one
     stored identically is skipped instead: it is this very commit, which Neo4j committed
     before the connection broke."""
@@ -240,12 +253,8 @@ def _save_next_versions(tx, unit: Unit, stats: CommitStats, retried: bool) -> No
         stats.saved.append(saved)
 
 
-def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
-                stats: CommitStats, retried: bool = False) -> None:
-    complete_captions(unit.rows)
-    rows = [unit.rows[i] for i in unit.nodes]
-    _check_references(tx, unit, rows, stats)
-    new = _new_artifacts(tx, unit, stats, retried)
+def write_head(tx, unit: Unit, stats: CommitStats) -> None:
+    """The unit's executions, sessions and source code."""
     if unit.executions:
         _run(tx, "store.write_executions", stats, rows=[
             {"id": e.id, "props": execution_to_props(e)} for e in unit.executions.values()])
@@ -256,9 +265,14 @@ def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
     if unit.source_codes:
         _run(tx, "store.write_source_code", stats, rows=[
             {"id": c.id, "props": source_code_to_props(c)} for c in unit.source_codes.values()])
-    # Nodes already stored are rewritten (MERGE); the others, most of a new session, are
-    # created, which is cheaper (benchmarks/run.py); the constraint still refuses duplicates.
-    stored = {r["id"] for ids in batches(list(unit.nodes), batch)
+
+
+def write_node_rows(tx, rows: list[dict], batch: int, stats: CommitStats,
+                    session_label: str = "Session") -> None:
+    """Nodes already stored are rewritten (MERGE); the others, most of a new session, are
+    created, which is cheaper (benchmarks/run.py); the constraint still refuses
+    duplicates."""
+    stored = {r["id"] for ids in batches([r["id"] for r in rows], batch)
               for r in _run(tx, "store.existing_node_ids", stats, ids=ids)}
     for chunk in batches([r for r in rows if r["id"] in stored], batch):
         written = _run(tx, "store.write_nodes", stats, rows=[
@@ -266,20 +280,31 @@ def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
             for r in chunk], dependency_types=DEPENDENCY_TYPES)[0]["written"]
         _check_written(written, len(chunk), "nodes")
     for query, params in new_node_statements([r for r in rows if r["id"] not in stored],
-                                             batch):
+                                             batch, session_label):
         _check_written(_run(tx, query, stats, **params)[0]["written"], len(params["rows"]),
                        "nodes")
-    stats.nodes = len(rows)
-    edges = 0
-    for query, params in edge_statements(rows, batch):
+    stats.nodes += len(rows)
+
+
+def write_edge_rows(tx, edges: list[list], batch: int, stats: CommitStats) -> None:
+    """Dependency edges as ``[src, dst, type, props]`` lists."""
+    query = queries()["store.write_edges"]
+    for chunk in batches(edges, batch):
         # a MATCH that found no endpoint writes fewer: never store a partial graph
-        _check_written(_run(tx, query, stats, **params)[0]["written"], len(params["rows"]),
+        _check_written(_run(tx, query, stats, rows=chunk)[0]["written"], len(chunk),
                        "dependency edges")
-        edges += len(params["rows"])
-    stats.edges = edges
-    if unit.variables:
+        stats.edges += len(chunk)
+
+
+def write_variables(tx, variables: dict[str, list[str]], stats: CommitStats) -> None:
+    if variables:
         _run(tx, "store.write_variables", stats, rows=[
-            {"id": i, "names": names} for i, names in unit.variables.items()])
+            {"id": i, "names": names} for i, names in variables.items()])
+
+
+def write_tail(tx, unit: Unit, new: list[Artifact], stats: CommitStats,
+               retried: bool) -> None:
+    """The unit's node values and artifacts (after its nodes)."""
     if unit.node_values:
         _run(tx, "store.write_node_values", stats, rows=[
             {"node_id": v.node_id, "execution_id": v.execution_id,
@@ -291,3 +316,15 @@ def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
             {"props": artifact_to_props(a)} for a in new])
     _save_next_versions(tx, unit, stats, retried)
 
+
+def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
+               stats: CommitStats, retried: bool = False) -> None:
+    complete_captions(unit.rows)
+    rows = [unit.rows[i] for i in unit.nodes]
+    check_references(tx, unit, rows, stats)
+    new = new_artifacts(tx, unit, stats, retried)
+    write_head(tx, unit, stats)
+    write_node_rows(tx, rows, batch, stats)
+    write_edge_rows(tx, edge_rows(rows), batch, stats)
+    write_variables(tx, unit.variables, stats)
+    write_tail(tx, unit, new, stats, retried)

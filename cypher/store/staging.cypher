@@ -1,0 +1,62 @@
+// A unit of work larger than one transaction (lineagraph.store.staging): its new
+// sessions' nodes are written in bounded transactions, pointing (IN_SESSION) at a
+// :StagedSession stand-in instead of a :Session, then published in one last transaction
+// that turns each stand-in into its :Session. Until then no reader sees them: readers
+// reach nodes through a :Session (by its id, or by IN_SESSION), or from an :Artifact,
+// and both are written only at publication.
+
+// name: session_states
+// For each of $ids: is it a stored :Session, is there a stand-in (the unit being
+// written, or one an interrupted attempt left), and whose (token).
+// Parameters: $ids. Returns: id, stored, staged, token.
+UNWIND $ids AS id
+OPTIONAL MATCH (s:Session {id: id})
+OPTIONAL MATCH (t:StagedSession {id: id})
+RETURN id, s IS NOT NULL AS stored, t IS NOT NULL AS staged, t.token AS token;
+
+// name: begin_staged_sessions
+// The stand-ins of the unit's new sessions, marked with the writer's token.
+// Parameters: $ids, $token, $pid. Returns: written.
+UNWIND $ids AS id
+CREATE (t:StagedSession {id: id, token: $token, pid: $pid, started: datetime()})
+RETURN count(t) AS written;
+
+// name: delete_staged_nodes
+// Up to $limit nodes of a session that has a stand-in and is not stored, deleted with
+// their relationships (one bounded transaction of clearing an unpublished unit).
+// Parameters: $session_id, $limit. Returns: deleted.
+MATCH (t:StagedSession {id: $session_id})
+WHERE NOT EXISTS { (:Session {id: $session_id}) }
+MATCH (n:Node {session_id: $session_id})
+WITH n LIMIT $limit
+DETACH DELETE n
+RETURN count(*) AS deleted;
+
+// name: delete_staged_session
+// The stand-in of session $session_id, once its nodes are gone; only the writer's own
+// when $token is given. Parameters: $session_id, $token. Returns: deleted.
+MATCH (t:StagedSession {id: $session_id})
+WHERE ($token IS NULL OR t.token = $token)
+  AND NOT EXISTS { (:Node {session_id: $session_id})-[:IN_SESSION]->(t) }
+DETACH DELETE t
+RETURN count(*) AS deleted;
+
+// name: publish_staged_sessions
+// Each stand-in of $ids still holding $token becomes its :Session (write_sessions then
+// sets its properties and links it, in the same transaction).
+// Parameters: $ids, $token. Returns: id.
+UNWIND $ids AS id
+MATCH (t:StagedSession {id: id})
+WHERE t.token = $token
+REMOVE t:StagedSession
+SET t:Session
+REMOVE t.token, t.pid, t.started
+RETURN id;
+
+// name: all_staged_sessions
+// Every stand-in in the store: units being written now, or left by interrupted ones.
+// Returns: id, token, pid, started, nodes.
+MATCH (t:StagedSession)
+RETURN t.id AS id, t.token AS token, t.pid AS pid, t.started AS started,
+       COUNT { (:Node)-[:IN_SESSION]->(t) } AS nodes
+ORDER BY started;

@@ -1,0 +1,223 @@
+"""Units too large for one transaction: written in bounded transactions, published at once.
+
+Neo4j holds a transaction's whole state in memory (the managed server's 512 MiB heap
+refuses a single transaction of 100,000 nodes). A unit with more nodes than
+``GraphLineaDB.transaction_nodes`` is therefore written like this
+(``cypher/store/staging.cypher``):
+
+1. one transaction checks its references and artifacts (as a one-transaction commit
+   does), clears what an interrupted attempt at one of its sessions left, writes its
+   source code and a ``:StagedSession`` stand-in for each session that is new;
+2. the nodes of those sessions, at most ``transaction_nodes`` per transaction, then the
+   edges between them and their variables, point (``IN_SESSION``) at the stand-ins;
+3. one last transaction turns the stand-ins into ``:Session`` nodes and writes the rest
+   of the unit: executions, session properties, nodes of sessions already stored,
+   edges that leave the new nodes, values and artifacts.
+
+Readers find nodes through a ``:Session`` (by its id, or by ``IN_SESSION``) or from an
+``:Artifact``, both written only in step 3, and no published node has an edge to an
+unpublished one: until step 3 commits, no reader, listing or slice sees any of the unit.
+A failure removes what the unit wrote (in bounded transactions); a process killed midway
+leaves its stand-ins, which the next attempt at the same session removes first
+(``lineagraph doctor`` lists them). Ad hoc label scans in Neo4j Browser
+(``MATCH (n:CallNode)``) do see the nodes of a unit being written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from typing import Callable
+
+import neo4j
+from neo4j import exceptions as neo4j_errors
+
+from ..errors import LineagraphError
+from ..mapping import complete_captions
+from .unit import (
+    CommitStats,
+    Unit,
+    batches,
+    check_references,
+    edge_rows,
+    new_artifacts,
+    write_edge_rows,
+    write_head,
+    write_node_rows,
+    write_tail,
+    write_variables,
+    _run,
+)
+
+logger = logging.getLogger(__name__)
+
+# edges per transaction (an edge costs the server about half a node)
+EDGES_PER_NODE = 2
+# how often the last transaction is tried again when another process took the version
+# save_artifact chose (each try reads the latest version afresh)
+PUBLISH_ATTEMPTS = 100
+
+
+def clear_staged(session: neo4j.Session, session_id: str, limit: int,
+                 token: str | None = None) -> int:
+    """Delete the unpublished nodes of ``session_id`` and then its stand-in (only the one
+    holding ``token`` when given), ``limit`` nodes per transaction; how many nodes."""
+    deleted = 0
+    while True:
+        done = session.execute_write(lambda tx: _run(
+            tx, "store.delete_staged_nodes", CommitStats(), session_id=session_id,
+            limit=limit)[0]["deleted"])
+        deleted += done
+        if done < limit:
+            break
+    session.execute_write(lambda tx: _run(tx, "store.delete_staged_session", CommitStats(),
+                                          session_id=session_id, token=token))
+    return deleted
+
+
+class StagedCommit:
+    """One staged unit's run: ``run()`` returns its CommitStats, as a commit does."""
+
+    def __init__(self, session: neo4j.Session, unit: Unit, batch: int,
+                 transaction_nodes: int, retried: bool,
+                 on_transaction: Callable[[str, int], None] | None = None):
+        self.session = session
+        self.unit = unit
+        self.batch = batch
+        self.limit = transaction_nodes
+        self.retried = retried
+        self.token = uuid.uuid4().hex
+        self.stats = CommitStats(transactions=0)
+        self.staged: list[str] = []  # the new sessions, whose stand-ins we hold
+        # called after each transaction with (step, nodes or edges written so far)
+        self.on_transaction = on_transaction
+
+    def _write(self, step: str, fn: Callable, count: int = 0):
+        """``fn(tx, stats)`` in one managed transaction; its figures are added to the
+        commit's once the transaction succeeded (the driver may run it more than once)."""
+        def work(tx):
+            stats = CommitStats()
+            return fn(tx, stats), stats
+        result, stats = self.session.execute_write(work)
+        self.stats.statements += stats.statements
+        self.stats.nodes += stats.nodes
+        self.stats.edges += stats.edges
+        self.stats.saved += stats.saved
+        self.stats.transactions += 1
+        if self.on_transaction is not None:
+            self.on_transaction(step, count)
+        return result
+
+    def run(self) -> CommitStats:
+        unit = self.unit
+        complete_captions(unit.rows)
+        rows = [unit.rows[i] for i in unit.nodes]
+        states = self._write("check", lambda tx, stats: self._check(tx, rows, stats))
+        leftovers = [s["id"] for s in states if s["staged"] and not s["stored"]]
+        for session_id in leftovers:
+            cleared = clear_staged(self.session, session_id, self.limit)
+            logger.info("session %s: removed %d nodes an interrupted commit left",
+                        session_id, cleared)
+        new = {s["id"] for s in states if not s["stored"]}
+        try:
+            self._write("begin", lambda tx, stats: self._begin(tx, sorted(new), stats))
+            self.staged = sorted(new)
+            staged_ids = self._stage_nodes([r for r in rows if r["session_id"] in new])
+            edges = edge_rows(rows)
+            inner = [e for e in edges if e[0] in staged_ids and e[1] in staged_ids]
+            written = 0
+            for chunk in batches(inner, self.limit * EDGES_PER_NODE):
+                written += len(chunk)
+                self._write("edges", lambda tx, stats: write_edge_rows(
+                    tx, chunk, self.batch, stats), written)
+            variables = {i: v for i, v in unit.variables.items() if i in staged_ids}
+            for chunk in batches(list(variables.items()), self.limit):
+                self._write("variables", lambda tx, stats: write_variables(
+                    tx, dict(chunk), stats))
+            rest = Unit(
+                executions=unit.executions, contexts=unit.contexts,
+                nodes={i: n for i, n in unit.nodes.items() if i not in staged_ids},
+                rows={i: r for i, r in unit.rows.items() if i not in staged_ids},
+                node_values=unit.node_values, python_types=unit.python_types,
+                artifacts=unit.artifacts, next_versions=unit.next_versions,
+                variables={i: v for i, v in unit.variables.items() if i not in staged_ids})
+            outer = [e for e in edges if not (e[0] in staged_ids and e[1] in staged_ids)]
+            self._publish(rest, rows, outer)
+        except BaseException:
+            self._abandon()
+            raise
+        return self.stats
+
+    # -- the transactions ------------------------------------------------------------------
+    def _check(self, tx, rows: list[dict], stats: CommitStats) -> list[dict]:
+        check_references(tx, self.unit, rows, stats)
+        new_artifacts(tx, self.unit, stats, self.retried)  # refuse before writing
+        return _run(tx, "store.session_states", stats, ids=sorted(self.unit.contexts))
+
+    def _begin(self, tx, new: list[str], stats: CommitStats) -> None:
+        # source code first: the staged nodes' LOCATED_IN point at it (a cell reaches
+        # its session by CELL_OF, written when the session is published)
+        write_head(tx, Unit(source_codes=self.unit.source_codes), stats)
+        if new:
+            _run(tx, "store.begin_staged_sessions", stats, ids=new, token=self.token,
+                 pid=os.getpid())
+
+    def _stage_nodes(self, rows: list[dict]) -> set[str]:
+        written = 0
+        for chunk in batches(rows, self.limit):
+            written += len(chunk)
+            self._write("nodes", lambda tx, stats: write_node_rows(
+                tx, chunk, self.batch, stats, session_label="StagedSession"), written)
+        return {r["id"] for r in rows}
+
+    def _publish(self, rest: Unit, rows: list[dict], outer: list[list]) -> None:
+        def work(tx, stats):
+            published = _run(tx, "store.publish_staged_sessions", stats,
+                             ids=self.staged, token=self.token)
+            if len(published) != len(self.staged):
+                lost = sorted(set(self.staged) - {r["id"] for r in published})
+                raise LineagraphError(
+                    f"session(s) {', '.join(lost)} were cleared by another process "
+                    "writing them at the same time; nothing of this commit was stored")
+            check_references(tx, self.unit, rows, stats)
+            fresh = new_artifacts(tx, rest, stats, self.retried)
+            write_head(tx, rest, stats)
+            write_node_rows(tx, [rest.rows[i] for i in rest.nodes], self.batch, stats)
+            write_edge_rows(tx, outer, self.batch, stats)
+            write_variables(tx, rest.variables, stats)
+            write_tail(tx, rest, fresh, stats, self.retried)
+
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                self._write("publish", work)
+                self.staged = []
+                return
+            except neo4j_errors.IncompleteCommit:
+                if not self.staged:  # nothing tells whether it was stored: commit's ladder
+                    raise
+                # the answer was lost: published if the stand-ins are sessions now
+                time.sleep(1.0)
+                states = self.session.execute_read(lambda tx: _run(
+                    tx, "store.session_states", CommitStats(), ids=self.staged))
+                if all(s["stored"] and not s["staged"] for s in states):
+                    self.staged = []
+                    return
+                self.retried = True
+            except neo4j_errors.ConstraintError:
+                # another writer took the version save_artifact chose: try with a fresh one
+                if not rest.next_versions or attempts >= PUBLISH_ATTEMPTS:
+                    raise
+
+    def _abandon(self) -> None:
+        """Remove what this run staged (best effort: what is left, the next attempt at
+        the same session removes)."""
+        for session_id in self.staged:
+            try:
+                clear_staged(self.session, session_id, self.limit, token=self.token)
+            except Exception as err:  # noqa: BLE001 - the first failure is what to report
+                logger.warning("could not remove the unpublished part of session %s "
+                               "(%s); the next commit of it will", session_id, err)

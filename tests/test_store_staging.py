@@ -1,0 +1,212 @@
+"""A unit larger than one transaction (lineagraph.store.staging): written in bounded
+transactions, invisible to every reader until its last transaction publishes it whole,
+equal then to the same unit committed in one transaction; a failure midway leaves
+nothing, a process killed midway leaves nothing visible and the next attempt succeeds."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from graphs import T0, every_node_type, execution, script, session
+from reliability import check_blobs, count, run_worker, start_worker, wait_for_event
+
+from lineagraph import GraphLineaDB
+from lineagraph.errors import NotFoundError
+from lineagraph.models import Artifact, CallNode, LookupNode, NodeValue, PositionalArgument
+
+COPIES = 12  # of every_node_type: 12 x 16 nodes, every type and every edge type
+LIMIT = 40  # nodes per transaction
+
+
+def staged_count(store, sid: str) -> int:
+    return count(store.driver, store.database,
+                 "MATCH (n:Node {session_id: $sid}) RETURN count(n)", sid=sid)
+
+
+def stand_ins(store) -> int:
+    return count(store.driver, store.database, "MATCH (t:StagedSession) RETURN count(t)")
+
+
+def buffer_big_session(db: GraphLineaDB, sid: str = "big") -> list:
+    """A new session of COPIES x 16 nodes, with variables, a value, an artifact and a
+    call of a function defined in the stored session 'old'."""
+    code = script("big-code")
+    db.write_execution(execution("exec-big"))
+    db.write_context(session(sid, "exec-big"))
+    db.write_source_code(code)
+    nodes = [n for i in range(COPIES) for n in every_node_type(sid, code, f"{sid}{i}")]
+    nodes.append(CallNode(id=f"{sid}-uses-old", session_id=sid, function_id="old-f",
+                          positional_args=[PositionalArgument(id=nodes[0].id)]))
+    for node in nodes:
+        db.write_node(node)
+    db.write_assigned_variable(nodes[3].id, "x")
+    db.write_assigned_variable("old-f", "f_again")  # a name given in this session to an old node
+    info = db.save_value({"answer": 42})
+    db.write_node_value(NodeValue(node_id=nodes[-1].id, execution_id="exec-big",
+                                  value=info.key, value_type="value", start_time=T0,
+                                  end_time=T0))
+    db.write_artifact(Artifact(node_id=nodes[-1].id, execution_id="exec-big", name="big",
+                               version=0, date_created=T0))
+    return nodes
+
+
+def write_old_session(db: GraphLineaDB) -> None:
+    db.write_execution(execution("exec-old"))
+    db.write_context(session("old", "exec-old"))
+    db.write_node(LookupNode(id="old-f", session_id="old", name="f"))
+    db.commit()
+
+
+@pytest.fixture
+def reader(store):
+    """Another store object on the same database: nothing pending, nothing cached."""
+    return GraphLineaDB(store.driver, database=store.database, blobs=store.blobs)
+
+
+def test_a_unit_larger_than_a_transaction_is_invisible_until_published_whole(store, reader):
+    write_old_session(store)
+    store.transaction_nodes = LIMIT
+    seen = []
+
+    def check(step: str, done: int) -> None:
+        seen.append(step)
+        if step == "publish":
+            return
+        reader.clear_cache()
+        assert reader.get_nodes_for_session("big") == []
+        with pytest.raises(NotFoundError):
+            reader.get_session_context("big")
+        with pytest.raises(NotFoundError):
+            reader.get_node_by_id("big0-call")
+        assert reader.get_variables_for_session("big") == []
+        assert reader.get_libraries_for_session("big") == []
+        assert [a.name for a in reader.get_all_artifacts()] == []
+        assert reader.get_variable_by_id("old-f") == []
+        # no stored node has an edge from the new ones yet (impact cannot reach them)
+        assert count(store.driver, store.database,
+                     "MATCH (:Node {id: 'old-f'})<-[r]-() RETURN count(r)") == 0
+        if step == "nodes":
+            assert 0 < staged_count(store, "big") == done
+
+    store.on_transaction = check
+    nodes = buffer_big_session(store)
+    stats = store.commit()
+
+    assert seen.count("nodes") == -(-len(nodes) // LIMIT) and "edges" in seen
+    assert seen[-1] == "publish" and stats.transactions == len(seen)
+    assert stats.nodes == len(nodes)
+    reader.clear_cache()
+    assert sorted(reader.get_nodes_for_session("big"), key=lambda n: n.id) == \
+        sorted(nodes, key=lambda n: n.id)
+    assert reader.get_node_by_id("big-uses-old").function_id == "old-f"
+    assert reader.get_variable_by_id(nodes[3].id) == ["x"]
+    assert reader.get_variable_by_id("old-f") == ["f_again"]
+    assert [a.name for a in reader.get_all_artifacts()] == ["big"]
+    assert reader.load_node_value(nodes[-1].id, "exec-big") == {"answer": 42}
+    assert stand_ins(store) == 0
+    assert count(store.driver, store.database,
+                 "MATCH (:Session {id: 'big'})<-[r:IN_SESSION]-() RETURN count(r)") == len(nodes)
+
+
+def test_a_staged_unit_stores_what_one_transaction_stores(store, neo4j_settings, tmp_path):
+    """The same unit, committed whole and in transactions of LIMIT nodes: equal graphs."""
+    from test_importer import snapshot
+
+    def graph(limit):
+        store.transaction_nodes = limit
+        write_old_session(store)
+        buffer_big_session(store)
+        stats = store.commit()
+        shot = snapshot(store)
+        from conftest import wipe
+        wipe(store.driver, store.database)
+        store.ensure_schema()
+        store.clear_cache()
+        return stats, shot
+
+    whole_stats, whole = graph(10_000)
+    staged_stats, staged = graph(LIMIT)
+    assert whole_stats.transactions == 1 and staged_stats.transactions > 5
+    assert staged == whole
+
+
+def test_a_failure_midway_removes_what_the_unit_wrote(store, reader):
+    write_old_session(store)
+    store.transaction_nodes = LIMIT
+    steps = []
+
+    def fail_in_the_third_transaction_of_nodes(step: str, done: int) -> None:
+        steps.append(step)
+        if steps.count("nodes") == 3:
+            raise RuntimeError("stop here")
+
+    store.on_transaction = fail_in_the_third_transaction_of_nodes
+    buffer_big_session(store)
+    with pytest.raises(RuntimeError, match="stop here"):
+        store.commit()
+    assert staged_count(store, "big") == 0 and stand_ins(store) == 0
+    assert reader.get_all_artifacts() == []
+
+    store.on_transaction = None  # the same work again: stored whole
+    nodes = buffer_big_session(store)
+    assert store.commit().nodes == len(nodes)
+    assert len(reader.get_nodes_for_session("big")) == len(nodes)
+
+
+SIZE = 20_000
+
+
+@pytest.mark.slow
+def test_a_writer_killed_between_transactions_leaves_nothing_visible_and_the_rerun_stores_it(
+        store, neo4j_settings):
+    """kill -9 while a 20,000-node unit is written 2,000 nodes per transaction."""
+    blobs = str(store.blobs.root)
+    env = {"LINEAGRAPH_TRANSACTION_NODES": "2000"}
+    proc = start_worker(neo4j_settings, "commit-large", "big", str(SIZE), blobs, **env)
+    try:
+        wait_for_event(proc, "committing")
+        deadline = time.monotonic() + 300
+        while staged_count(store, "big") < 6000 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(60) == -signal.SIGKILL
+    finally:
+        proc.kill()
+    left = staged_count(store, "big")
+    assert 6000 <= left < SIZE  # killed midway: three or more of its transactions committed
+    reader = GraphLineaDB(store.driver, database=store.database, blobs=store.blobs)
+    assert reader.get_nodes_for_session("big") == []
+    with pytest.raises(NotFoundError):
+        reader.get_session_context("big")
+    with pytest.raises(NotFoundError):
+        reader.get_node_by_id("big-f")
+    assert count(store.driver, store.database, "MATCH (v:NodeValue) RETURN count(v)") == 0
+
+    code, out, err = run_worker(neo4j_settings, "commit-large", "big", str(SIZE), blobs, **env)
+    assert code == 0, err
+    assert out[-1]["event"] == "committed" and out[-1]["nodes"] == SIZE
+    assert staged_count(store, "big") == SIZE and stand_ins(store) == 0
+    assert len(reader.get_nodes_for_session("big")) == SIZE
+    assert check_blobs(store) == 39
+
+
+@pytest.mark.slow
+def test_a_unit_the_default_server_cannot_hold_in_one_transaction_commits(store):
+    """100,000 nodes (with their edges) on the test server's 512 MiB heap, defaults."""
+    from workers import large_session
+
+    assert store.transaction_nodes == 10_000
+    execution_, context, nodes = large_session("huge", 100_000)
+    store.write_execution(execution_)
+    store.write_context(context)
+    for node in nodes:
+        store.write_node(node)
+    stats = store.commit()
+    assert stats.nodes == 100_000 and stats.transactions >= 11
+    assert count(store.driver, store.database,
+                 "MATCH (:Session {id: 'huge'})<-[:IN_SESSION]-(n) RETURN count(n)") == 100_000
+    assert stats.edges == count(store.driver, store.database,
+                                "MATCH (:Node {session_id: 'huge'})-[r]->(:Node) "
+                                "RETURN count(r)")
