@@ -199,8 +199,10 @@ def main(argv: list[str] | None = None) -> int:
             db = GraphLineaDB(driver, database=settings.database, blobs=Path(blobs),
                               batch_size=args.batch_size)
             if args.wipe:
-                driver.execute_query(queries()["admin.wipe_data"].text,
-                                     database_=settings.database)
+                # CALL ... IN TRANSACTIONS runs only in an auto-commit transaction
+                with driver.session(database=settings.database) as session:
+                    session.run(queries()["admin.wipe_relationships"].text).consume()
+                    session.run(queries()["admin.wipe_data"].text).consume()
                 print(f"wiped database {settings.database!r}")
             db.ensure_schema()
             print(f"commit benchmark: {args.nodes} nodes per session, batch size "

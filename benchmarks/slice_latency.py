@@ -190,6 +190,7 @@ def main() -> int:
             return 2
         if stored:
             with db.driver.session(database=db.database) as session:
+                session.run(queries()["admin.wipe_relationships"].text).consume()
                 session.run(queries()["admin.wipe_data"].text).consume()
         db.ensure_schema()
         if not args.no_index:

@@ -48,7 +48,6 @@ from .models import (
     SourceLocation,
     decode_literal,
     encode_literal,
-    node_from_dict,
 )
 
 # The fixed label table: node type -> the label added to :Node.
@@ -232,8 +231,10 @@ def node_to_row(node: BaseNode) -> dict:
     }
 
 
-def record_to_node(node: dict, deps: list[dict], location: dict | None) -> BaseNode:
-    """Build the model of a stored node from its properties, edges and location."""
+def record_to_node(node: dict, deps: list[list], location: dict | None) -> BaseNode:
+    """Build the model of a stored node from its properties, its dependency edges (each
+    ``[type, properties, dst id]``) and its location (``{"position": LOCATED_IN
+    properties, "code": SourceCode}`` or None); one validation, by the node's class."""
     node_type = NodeType[node["node_type"]]
     data: dict[str, Any] = {"id": node["id"], "session_id": node["session_id"],
                             "node_type": node_type}
@@ -244,28 +245,31 @@ def record_to_node(node: dict, deps: list[dict], location: dict | None) -> BaseN
         data["value"] = decode_literal(node)
     elif node_type in (NodeType.LookupNode, NodeType.GlobalNode):
         data["name"] = node["name"]
-    grouped: dict[str, list[dict]] = {}
-    for dep in deps:
-        grouped.setdefault(dep["type"], []).append(dep)
-    for rel, field, shape in DEPENDENCIES:
-        found = sorted(grouped.get(rel, []), key=lambda d: d["props"].get("index", 0))
-        if not found:
-            continue
-        if shape == "one":
-            data[field] = found[0]["dst"]
-        elif shape == "positional":
-            data[field] = [{"id": d["dst"], "starred": d["props"]["starred"]} for d in found]
-        elif shape == "keyword":
-            data[field] = [{"key": d["props"]["name"], "value": d["dst"],
-                            "starred": d["props"]["starred"]} for d in found]
-        elif shape == "dict":
-            data[field] = {d["props"]["name"]: d["dst"] for d in found}
-        else:
-            data[field] = [d["dst"] for d in found]
-    if location is not None:  # {"position": LOCATED_IN properties, "code": SourceCode}
+    if deps:
+        grouped: dict[str, list[list]] = {}
+        for dep in deps:
+            grouped.setdefault(dep[0], []).append(dep)
+        for rel, field, shape in DEPENDENCIES:
+            found = grouped.get(rel)
+            if not found:
+                continue
+            if len(found) > 1:
+                found.sort(key=lambda d: d[1].get("index", 0))
+            if shape == "one":
+                data[field] = found[0][2]
+            elif shape == "positional":
+                data[field] = [{"id": d[2], "starred": d[1]["starred"]} for d in found]
+            elif shape == "keyword":
+                data[field] = [{"key": d[1]["name"], "value": d[2],
+                                "starred": d[1]["starred"]} for d in found]
+            elif shape == "dict":
+                data[field] = {d[1]["name"]: d[2] for d in found}
+            else:
+                data[field] = [d[2] for d in found]
+    if location is not None:
         data["source_location"] = SourceLocation(**location["position"],
                                                  source_code=location["code"])
-    return node_from_dict(data)
+    return NODE_CLASSES[node_type].model_validate(data)
 
 
 # -- sessions, source code, executions, artifacts, values --------------------------------

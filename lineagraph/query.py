@@ -27,9 +27,8 @@ from .queries import Query, queries
 Params = Union[dict, Callable[[list], dict]]
 
 
-def read_all(driver: neo4j.Driver, database: str | None, name: str, /,
-             **params: Any) -> list[dict]:
-    """Every record of a read query, as plain dicts."""
+def _records(driver: neo4j.Driver, database: str | None, name: str,
+             params: dict) -> list[neo4j.Record]:
     try:
         records, _, _ = driver.execute_query(
             queries()[name].text, params, database_=database,
@@ -39,7 +38,21 @@ def read_all(driver: neo4j.Driver, database: str | None, name: str, /,
         raise translate(err, f"reading from Neo4j ({name})") from None
     except OverflowError as err:  # an int beyond Neo4j's 64 bits, e.g. a version
         raise ValueError(f"cannot ask Neo4j ({name}): {err}") from None
-    return [record.data() for record in records]
+    return records
+
+
+def read_all(driver: neo4j.Driver, database: str | None, name: str, /,
+             **params: Any) -> list[dict]:
+    """Every record of a read query, as plain dicts."""
+    return [record.data() for record in _records(driver, database, name, params)]
+
+
+def read_rows(driver: neo4j.Driver, database: str | None, name: str, /,
+              **params: Any) -> list[tuple]:
+    """Every record of a read query as a tuple of its columns in RETURN order: for bulk
+    reads of plain values (lists, maps, scalars), which ``Record.data()`` would walk
+    again value by value (a third of reading 100,000 nodes)."""
+    return [tuple(record) for record in _records(driver, database, name, params)]
 
 
 def read_one(driver: neo4j.Driver, database: str | None, name: str, /,

@@ -205,6 +205,7 @@ def wipe(drv: neo4j.Driver, database: str) -> None:
     """Remove every node, relationship, constraint and index: an empty graph."""
     q = load_queries(Path(__file__).parent / "cypher")  # test-only Cypher, not in the wheel
     with drv.session(database=database) as session:
+        session.run(q["admin.wipe_relationships"].text).consume()
         session.run(q["admin.wipe_data"].text).consume()
         for row in session.run(q["admin.constraint_names"].text).data():
             session.run(q["admin.drop_constraint"].text, name=row["name"]).consume()

@@ -1,7 +1,8 @@
 // Reads of GraphLineaDB. Queries returning nodes give, per node: `node` (its
-// properties), `deps` (its dependency edges: type, props, dst id) and `location`
-// (position properties and source code id, or null); lineagraph.mapping builds the
-// models from exactly these three columns.
+// properties), `deps` (its dependency edges, each [type, properties, dst id]) and
+// `location` ([position properties, source code id], or null), as lists: they are read
+// as tuples (lineagraph.query.read_rows), and lineagraph.mapping builds the models from
+// exactly these three columns.
 // Nodes are read through their :Session only (by id, or IN_SESSION): the nodes of a
 // unit being written in several transactions point at a :StagedSession until it is
 // published (cypher/store/staging.cypher), and no reader sees them before.
@@ -12,9 +13,8 @@ MATCH (n:Node {id: $id})
 WHERE EXISTS { (n)-[:IN_SESSION]->(:Session) }
 RETURN properties(n) AS node,
        [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
-        | {type: type(r), props: properties(r), dst: m.id}] AS deps,
-       head([(n)-[l:LOCATED_IN]->(c:SourceCode)
-        | {position: properties(l), code_id: c.id}]) AS location;
+        | [type(r), properties(r), m.id]] AS deps,
+       head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]]) AS location;
 
 // name: nodes_by_ids
 // Several nodes by id in one query (no row for an id that is not stored).
@@ -24,9 +24,8 @@ MATCH (n:Node {id: id})
 WHERE EXISTS { (n)-[:IN_SESSION]->(:Session) }
 RETURN properties(n) AS node,
        [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
-        | {type: type(r), props: properties(r), dst: m.id}] AS deps,
-       head([(n)-[l:LOCATED_IN]->(c:SourceCode)
-        | {position: properties(l), code_id: c.id}]) AS location;
+        | [type(r), properties(r), m.id]] AS deps,
+       head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]]) AS location;
 
 // name: nodes_for_session
 // Every node of a session. Parameters: $session_id, $dependency_types.
@@ -35,9 +34,8 @@ MATCH (:Session {id: $session_id})
 MATCH (n:Node {session_id: $session_id})
 RETURN properties(n) AS node,
        [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
-        | {type: type(r), props: properties(r), dst: m.id}] AS deps,
-       head([(n)-[l:LOCATED_IN]->(c:SourceCode)
-        | {position: properties(l), code_id: c.id}]) AS location;
+        | [type(r), properties(r), m.id]] AS deps,
+       head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]]) AS location;
 
 // name: libraries_for_session
 // One import per distinct (package, version) of a session, the first by id.
@@ -49,9 +47,8 @@ ORDER BY i.id
 WITH package, version, collect(i)[0] AS n
 RETURN properties(n) AS node,
        [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
-        | {type: type(r), props: properties(r), dst: m.id}] AS deps,
-       head([(n)-[l:LOCATED_IN]->(c:SourceCode)
-        | {position: properties(l), code_id: c.id}]) AS location
+        | [type(r), properties(r), m.id]] AS deps,
+       head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]]) AS location
 ORDER BY package, version;
 
 // name: source_codes_by_ids

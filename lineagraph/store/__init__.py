@@ -118,6 +118,10 @@ class GraphLineaDB(WritesMixin, CommitMixin, ReadsMixin, DeletesMixin):
         """Every record of the named read query, as dicts."""
         return query.read_all(self.driver, self.database, name, **params)
 
+    def read_rows(self, name: str, /, **params: Any) -> list[tuple]:
+        """Every record of the named read query, as tuples of its columns."""
+        return query.read_rows(self.driver, self.database, name, **params)
+
     def read_one(self, name: str, /, **params: Any) -> dict | None:
         """The first record of the named read query, or None."""
         return query.read_one(self.driver, self.database, name, **params)

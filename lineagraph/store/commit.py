@@ -69,10 +69,11 @@ class CommitMixin:
 
     def _remember(self, unit: Unit) -> None:
         """What a commit stored, into the read cache (records, not copies of models)."""
-        for node_id, row in unit.rows.items():
-            location = row["location"] and {"position": row["location"]["position"],
-                                            "code_id": row["location"]["source_code_id"]}
-            self._cache.put("node", node_id, (row["props"], row["edges"], location))
+        for node_id, row in unit.rows.items():  # in the shape read.cypher returns
+            location = row["location"] and [row["location"]["position"],
+                                             row["location"]["source_code_id"]]
+            edges = [[e["type"], e["props"], e["dst"]] for e in row["edges"]]
+            self._cache.put("node", node_id, (row["props"], edges, location))
         for context in unit.contexts.values():
             self._cache.put("session", context.id, context)
         for code in unit.source_codes.values():

@@ -2,6 +2,11 @@
 // written by minimal hand-written CREATE-only UNWIND statements (no MERGE, no checks,
 // no rewrite of existing nodes), under labels of their own so they never meet the
 // store's data. Labels and relationship types in $rows come from lineagraph.mapping.
+// Two shapes, measured side by side ("Floor shapes" in BENCHMARKS.md): `maps` (one
+// statement for every label, rows as maps, the label dynamic) and `lists` (one
+// statement per type label, written into the query, rows as lists); the faster is the
+// floor. Both write at most as many nodes per transaction as the store does
+// (LINEAGRAPH_TRANSACTION_NODES), so that neither depends on the server's heap.
 
 // name: floor_constraint
 // Ids of floor nodes are unique and indexed, as :Node ids are in the store.
@@ -28,8 +33,8 @@ CREATE (c:BenchFloorCode)
 SET c = $code;
 
 // name: floor_nodes
-// Nodes with their type label, IN_SESSION and LOCATED_IN (position on the relationship).
-// Parameters: $rows [{label, props, location}], $session_id, $code_id.
+// Shape `maps`: nodes with their type label, IN_SESSION and LOCATED_IN (position on the
+// relationship). Parameters: $rows [{label, props, location}], $session_id, $code_id.
 MATCH (s:BenchFloorSession {id: $session_id})
 MATCH (c:BenchFloorCode {id: $code_id})
 UNWIND $rows AS row
@@ -40,8 +45,30 @@ FOREACH (p IN CASE WHEN row.location IS NULL THEN [] ELSE [row.location.position
   CREATE (n)-[l:LOCATED_IN]->(c)
   SET l = p);
 
+// name: floor_nodes_lists
+// Shape `lists`: nodes of one type label (`FloorLabel` is replaced by one of
+// lineagraph.mapping.NODE_LABELS). Parameters: $rows [[props, position or null]],
+// $session_id, $code_id.
+MATCH (s:BenchFloorSession {id: $session_id})
+MATCH (c:BenchFloorCode {id: $code_id})
+UNWIND $rows AS row
+CREATE (n:BenchFloorNode:FloorLabel)
+SET n = row[0]
+CREATE (n)-[:IN_SESSION]->(s)
+WITH n, c, row WHERE row[1] IS NOT NULL
+CREATE (n)-[l:LOCATED_IN]->(c)
+SET l = row[1];
+
+// name: floor_edges_lists
+// Shape `lists`: dependency relationships. Parameters: $rows [[src, dst, type, props]].
+UNWIND $rows AS row
+MATCH (a:BenchFloorNode {id: row[0]})
+MATCH (b:BenchFloorNode {id: row[1]})
+CREATE (a)-[r:$(row[2])]->(b)
+SET r = row[3];
+
 // name: floor_edges
-// Dependency relationships. Parameters: $rows [{src, dst, type, props}].
+// Shape `maps`: dependency relationships. Parameters: $rows [{src, dst, type, props}].
 UNWIND $rows AS row
 MATCH (a:BenchFloorNode {id: row.src})
 MATCH (b:BenchFloorNode {id: row.dst})
@@ -56,3 +83,14 @@ MATCH (n:BenchFloorNode {id: row.node_id})
 CREATE (a:BenchFloorArtifact)
 SET a = row
 CREATE (a)-[:OF_NODE]->(n);
+
+// name: transaction_memory
+// The largest heap estimate of a running transaction (benchmarks/run.py samples it while
+// each measure runs). Returns: bytes.
+SHOW TRANSACTIONS YIELD estimatedUsedHeapMemory
+RETURN max(estimatedUsedHeapMemory) AS bytes;
+
+// name: heap_used
+// The server's JVM heap in use now. Returns: bytes.
+CALL dbms.queryJmx('java.lang:type=Memory') YIELD attributes
+RETURN attributes.HeapMemoryUsage.value.properties.used AS bytes;
