@@ -72,6 +72,7 @@ DEPENDENCIES: list[tuple[str, str, str]] = [
 ]
 DEPENDENCY_TYPES: list[str] = [rel for rel, _, _ in DEPENDENCIES]
 _CALL_ID_REL = {NodeType.MutateNode: "MUTATED_BY", NodeType.GlobalNode: "SET_BY"}
+_FIELD_OF = {rel: (field, shape) for rel, field, shape in DEPENDENCIES}
 
 
 @functools.lru_cache(maxsize=None)
@@ -249,10 +250,8 @@ def record_to_node(node: dict, deps: list[list], location: dict | None) -> BaseN
         grouped: dict[str, list[list]] = {}
         for dep in deps:
             grouped.setdefault(dep[0], []).append(dep)
-        for rel, field, shape in DEPENDENCIES:
-            found = grouped.get(rel)
-            if not found:
-                continue
+        for rel, found in grouped.items():
+            field, shape = _FIELD_OF[rel]
             if len(found) > 1:
                 found.sort(key=lambda d: d[1].get("index", 0))
             if shape == "one":

@@ -38,6 +38,12 @@ FOR (m:LineagraphSchema) REQUIRE m.name IS UNIQUE;
 CREATE INDEX lineagraph_node_session IF NOT EXISTS
 FOR (n:Node) ON (n.session_id);
 
+// name: node_session_id_index
+// A session's nodes in id order, a page at a time (store.nodes_for_session): the seek
+// of one page gives its nodes already ordered, so each page costs its own size.
+CREATE INDEX lineagraph_node_session_id IF NOT EXISTS
+FOR (n:Node) ON (n.session_id, n.id);
+
 // name: import_name_index
 // Sessions and artifacts that use a library are found by the import's name.
 CREATE INDEX lineagraph_import_name IF NOT EXISTS

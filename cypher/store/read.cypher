@@ -1,55 +1,56 @@
-// Reads of GraphLineaDB. Queries returning nodes give, per node: `node` (its
-// properties), `deps` (its dependency edges, each [type, properties, dst id]) and
-// `location` ([position properties, source code id], or null), as lists: they are read
-// as tuples (lineagraph.query.read_rows), and lineagraph.mapping builds the models from
-// exactly these three columns.
+// Reads of GraphLineaDB. Queries returning nodes give one record whose `rows` holds,
+// per node, [properties, dependency edges (each [type, properties, dst id]), location
+// ([position properties, source code id], or null)]: one Bolt message for many nodes
+// instead of one per node (the Python driver's cost per record was most of reading
+// 100,000 nodes), read as a tuple (lineagraph.query.read_rows); lineagraph.mapping
+// builds the models from exactly these three parts.
 // Nodes are read through their :Session only (by id, or IN_SESSION): the nodes of a
 // unit being written in several transactions point at a :StagedSession until it is
 // published (cypher/store/staging.cypher), and no reader sees them before.
 
 // name: node_by_id
-// Parameters: $id, $dependency_types. Returns: node, deps, location.
+// Parameters: $id, $dependency_types. Returns: rows (none or one).
 MATCH (n:Node {id: $id})
 WHERE EXISTS { (n)-[:IN_SESSION]->(:Session) }
-RETURN properties(n) AS node,
-       [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
-        | [type(r), properties(r), m.id]] AS deps,
-       head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]]) AS location;
+RETURN collect([properties(n),
+  [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types | [type(r), properties(r), m.id]],
+  head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]])]) AS rows;
 
 // name: nodes_by_ids
-// Several nodes by id in one query (no row for an id that is not stored).
-// Parameters: $ids, $dependency_types. Returns: node, deps, location.
+// Several nodes by id in one query (nothing for an id that is not stored).
+// Parameters: $ids, $dependency_types. Returns: rows.
 UNWIND $ids AS id
 MATCH (n:Node {id: id})
 WHERE EXISTS { (n)-[:IN_SESSION]->(:Session) }
-RETURN properties(n) AS node,
-       [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
-        | [type(r), properties(r), m.id]] AS deps,
-       head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]]) AS location;
+RETURN collect([properties(n),
+  [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types | [type(r), properties(r), m.id]],
+  head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]])]) AS rows;
 
 // name: nodes_for_session
-// Every node of a session. Parameters: $session_id, $dependency_types.
-// Returns: node, deps, location.
-MATCH (:Session {id: $session_id})
-MATCH (n:Node {session_id: $session_id})
-RETURN properties(n) AS node,
-       [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
-        | [type(r), properties(r), m.id]] AS deps,
-       head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]]) AS location;
+// One page of a session's nodes: at most $page, in id order, after id $after ('' for
+// the first page); a page shorter than $page is the last. ORDER BY both properties of
+// the index lineagraph_node_session_id, so that its seek gives the order (no sort).
+// Parameters: $session_id, $after, $page, $dependency_types. Returns: rows.
+MATCH (n:Node)
+WHERE n.session_id = $session_id AND n.id > $after
+WITH n ORDER BY n.session_id, n.id LIMIT $page
+WHERE EXISTS { (:Session {id: $session_id}) }
+RETURN collect([properties(n),
+  [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types | [type(r), properties(r), m.id]],
+  head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]])]) AS rows;
 
 // name: libraries_for_session
-// One import per distinct (package, version) of a session, the first by id.
-// Parameters: $session_id, $dependency_types. Returns: node, deps, location.
+// One import per distinct (package, version) of a session, the first by id, in
+// (package, version) order. Parameters: $session_id, $dependency_types. Returns: rows.
 MATCH (:Session {id: $session_id})
 MATCH (i:ImportNode {session_id: $session_id})
 WITH coalesce(i.package_name, i.name) AS package, i.version AS version, i
 ORDER BY i.id
 WITH package, version, collect(i)[0] AS n
-RETURN properties(n) AS node,
-       [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types
-        | [type(r), properties(r), m.id]] AS deps,
-       head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]]) AS location
-ORDER BY package, version;
+ORDER BY package, version
+RETURN collect([properties(n),
+  [(n)-[r]->(m:Node) WHERE type(r) IN $dependency_types | [type(r), properties(r), m.id]],
+  head([(n)-[l:LOCATED_IN]->(c:SourceCode) | [properties(l), c.id]])]) AS rows;
 
 // name: source_codes_by_ids
 // Parameters: $ids. Returns: code (properties of each :SourceCode).

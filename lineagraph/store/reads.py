@@ -4,6 +4,7 @@ sessions, source code) from the instance's read cache."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -22,16 +23,43 @@ from ..models import (Artifact, BaseNode, ImportNode, LineaID, NodeValue, Sessio
 from .version import parse_artifact_version
 
 
+# nodes per page of a bulk read: a page is one record, built whole by the server
+READ_PAGE = 5_000
+
+
 class ReadsMixin:
     """GraphLineaDB's readers (its state: ``_unit``, ``_cache``, ``blobs``, ``read_all``)."""
 
-    def _read_nodes(self, name: str, /, **params: Any) -> list[BaseNode]:
-        """The nodes a query of read.cypher returns (``node, deps, location`` columns),
-        read as tuples and built with Python's cyclic garbage collector paused: the
-        rows and models are acyclic, and its full collections while 100,000 nodes are
-        built took longer than building them."""
+    def _node_rows(self, name: str, /, **params: Any) -> list[list]:
+        """The ``rows`` of a node query of read.cypher (one record)."""
+        found = self.read_rows(name, dependency_types=DEPENDENCY_TYPES, **params)
+        return found[0][0] if found else []
+
+    def _session_nodes(self, session_id: str) -> list[BaseNode]:
+        """Every node of a session, READ_PAGE at a time (the server's memory stays
+        bounded), the next page fetched while this one's models are built (Neo4j builds
+        pages while Python builds models: on two cores the read takes about the longer
+        of the two instead of their sum)."""
+        def fetch(after: str) -> list[list]:
+            return self._node_rows("store.nodes_for_session", session_id=session_id,
+                                   after=after, page=READ_PAGE)
+
+        nodes: list[BaseNode] = []
+        with paused_gc(), ThreadPoolExecutor(1, thread_name_prefix="lineagraph-read") as pool:
+            page = fetch("")
+            while True:
+                following = (pool.submit(fetch, page[-1][0]["id"])
+                             if len(page) == READ_PAGE else None)
+                nodes += self._build_nodes(page)
+                if following is None:
+                    return nodes
+                page = following.result()
+
+    def _build_nodes(self, rows: list[list]) -> list[BaseNode]:
+        """Models of node rows (each in the read cache too), built with Python's cyclic
+        garbage collector paused: the rows and models are acyclic, and its full
+        collections while 100,000 nodes were built took longer than building them."""
         with paused_gc():
-            rows = self.read_rows(name, dependency_types=DEPENDENCY_TYPES, **params)
             code_ids = {location[1] for _, _, location in rows if location}
             codes = self._source_codes(code_ids)
             nodes = []
@@ -76,7 +104,7 @@ class ReadsMixin:
         cached = self._cached_node(linea_id)
         if cached is not None:
             return cached
-        nodes = self._read_nodes("store.node_by_id", id=linea_id)
+        nodes = self._build_nodes(self._node_rows("store.node_by_id", id=linea_id))
         if not nodes:
             raise NotFoundError(f"node {linea_id!r} not found")
         return nodes[0]
@@ -92,8 +120,10 @@ class ReadsMixin:
                 found[node_id] = node
         missing = [i for i in ids if i not in found]
         if missing:
-            found.update((n.id, n) for n in self._read_nodes("store.nodes_by_ids",
-                                                             ids=missing))
+            rows = [row for start in range(0, len(missing), READ_PAGE)
+                    for row in self._node_rows("store.nodes_by_ids",
+                                               ids=missing[start:start + READ_PAGE])]
+            found.update((n.id, n) for n in self._build_nodes(rows))
         absent = [i for i in ids if i not in found]
         if absent:
             raise NotFoundError(f"node {absent[0]!r} not found"
@@ -101,8 +131,7 @@ class ReadsMixin:
         return [found[i] for i in ids]
 
     def get_nodes_for_session(self, session_id: LineaID) -> list[BaseNode]:
-        nodes = {n.id: n for n in self._read_nodes("store.nodes_for_session",
-                                                   session_id=session_id)}
+        nodes = {n.id: n for n in self._session_nodes(session_id)}
         nodes.update({i: n for i, n in self._unit.nodes.items() if n.session_id == session_id})
         return list(nodes.values())
 
@@ -139,8 +168,8 @@ class ReadsMixin:
     def get_libraries_for_session(self, session_id: LineaID) -> list[ImportNode]:
         """One ImportNode per distinct (package, version) used by the session."""
         found: dict[tuple, ImportNode] = {}
-        for node in self._read_nodes("store.libraries_for_session",
-                                     session_id=session_id) + sorted(
+        for node in self._build_nodes(self._node_rows(
+                "store.libraries_for_session", session_id=session_id)) + sorted(
             (n for n in self._unit.nodes.values()
              if isinstance(n, ImportNode) and n.session_id == session_id),
             key=lambda n: n.id,
