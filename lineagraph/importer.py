@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 from pydantic import BaseModel
 
 from . import lineapy_rows as rows_to_models
+from ._gc import paused_gc
 from .errors import ImportError_, LineagraphError, StoreUnavailableError
 from .lineapy_rows import when
 from .lineapy_sqlite import (KNOWN_SCHEMA_VERSIONS, SKIPPED_TABLES, LineapyDb,
@@ -72,9 +73,17 @@ def import_lineapy(
     pickles: Path | str | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a LineaPy database into ``db``; see the module docstring for guarantees."""
+    """Import a LineaPy database into ``db``; see the module docstring for guarantees.
+    Python's cyclic garbage collector is paused meanwhile: the rows and models it builds
+    hold no cycles, and its collections while 100,000 nodes were built cost a third of
+    reading the file."""
+    with paused_gc():
+        return _import(db, Path(sqlite_path), pickles, progress)
+
+
+def _import(db: GraphLineaDB, path: Path, pickles: Path | str | None,
+            progress: Progress | None) -> ImportReport:
     started = time.perf_counter()
-    path = Path(sqlite_path)
     pickle_dir = Path(pickles) if pickles is not None else default_pickle_dir(path)
     source = read_lineapy_db(path)
     report = ImportReport(source=str(path), pickles=str(pickle_dir), skipped_tables={

@@ -242,12 +242,21 @@ def _check_rows(db: LineapyDb, path: Path) -> None:
     for row in db.sessions:
         check(f"session {brief(row['id'])}",
               lambda row=row: validate.check_context(rows_to_models.session(row)))
+    built = []
     for row in db.nodes.values():
-        def build(row=row):
-            node = rows_to_models.node(row, db.links, codes)
-            db.checked_rows[node.id] = validate.check_node(node)
+        node = check(f"node {brief(row['id'])} ({brief(row.get('node_type'))})",
+                     lambda row=row: rows_to_models.node(row, db.links, codes))
+        if node is not None:
+            built.append((row, node))
+    try:  # all at once (one pass over their text); node by node to name each offender
+        checked = validate.check_nodes([node for _, node in built])
+    except Exception:  # noqa: BLE001 - whatever check_node refuses, named below
+        checked = [check(f"node {brief(row['id'])} ({brief(row.get('node_type'))})",
+                         lambda node=node: validate.check_node(node)) for row, node in built]
+    for (_, node), node_row in zip(built, checked):
+        if node_row is not None:
+            db.checked_rows[node.id] = node_row
             db.models[node.id] = node
-        check(f"node {brief(row['id'])} ({brief(row.get('node_type'))})", build)
     for node_id, names in db.variables.items():
         for name in names:
             if not isinstance(name, str):

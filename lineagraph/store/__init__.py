@@ -6,8 +6,9 @@ taking and returning the pydantic models of :mod:`lineagraph.models`.
 Writes are a unit of work: ``write_*`` calls are buffered and reach Neo4j together at
 ``commit()``, in batched ``UNWIND`` statements inside one managed transaction (retried
 on transient errors); a unit of more than ``transaction_nodes`` nodes in several
-bounded transactions, invisible to readers until the last one publishes it whole. Reads see the caller's own pending writes. A failed commit stores
-nothing of its unit, discards it (as SQLAlchemy's rollback does) and raises.
+bounded transactions, invisible to readers until the last one publishes it whole.
+Reads see the caller's own pending writes. A failed commit stores nothing of its unit,
+discards it (as SQLAlchemy's rollback does) and raises.
 ``write_session`` writes a whole :class:`~lineagraph.models.SessionGraph` in one commit.
 
 Deletes (``delete_artifact_by_name``, ``delete_node_value_from_db``) first commit what is

@@ -27,6 +27,7 @@ import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from .. import config
+from .._gc import paused_gc
 from ..driver_errors import DRIVER_ERRORS, translate
 from ..errors import DuplicateError, LineagraphError, StoreUnavailableError
 from ..query import session
@@ -53,7 +54,8 @@ class CommitMixin:
             return self.last_commit
         started = time.perf_counter()
         try:
-            stats = self._run_unit(unit)
+            with paused_gc():  # the rows the driver packs hold no cycles
+                stats = self._run_unit(unit)
         except LineagraphError:
             raise
         except DRIVER_ERRORS as err:

@@ -48,7 +48,7 @@ from .unit import (
     write_node_rows,
     write_tail,
     write_variables,
-    _run,
+    run_counted,
 )
 
 logger = logging.getLogger(__name__)
@@ -66,13 +66,13 @@ def clear_staged(session: neo4j.Session, session_id: str, limit: int,
     holding ``token`` when given), ``limit`` nodes per transaction; how many nodes."""
     deleted = 0
     while True:
-        done = session.execute_write(lambda tx: _run(
+        done = session.execute_write(lambda tx: run_counted(
             tx, "store.delete_staged_nodes", CommitStats(), session_id=session_id,
             limit=limit)[0]["deleted"])
         deleted += done
         if done < limit:
             break
-    session.execute_write(lambda tx: _run(tx, "store.delete_staged_session", CommitStats(),
+    session.execute_write(lambda tx: run_counted(tx, "store.delete_staged_session", CommitStats(),
                                           session_id=session_id, token=token))
     return deleted
 
@@ -154,14 +154,14 @@ class StagedCommit:
     def _check(self, tx, rows: list[dict], stats: CommitStats) -> list[dict]:
         check_references(tx, self.unit, rows, stats)
         new_artifacts(tx, self.unit, stats, self.retried)  # refuse before writing
-        return _run(tx, "store.session_states", stats, ids=sorted(self.unit.contexts))
+        return run_counted(tx, "store.session_states", stats, ids=sorted(self.unit.contexts))
 
     def _begin(self, tx, new: list[str], stats: CommitStats) -> None:
         # source code first: the staged nodes' LOCATED_IN point at it (a cell reaches
         # its session by CELL_OF, written when the session is published)
         write_head(tx, Unit(source_codes=self.unit.source_codes), stats)
         if new:
-            _run(tx, "store.begin_staged_sessions", stats, ids=new, token=self.token,
+            run_counted(tx, "store.begin_staged_sessions", stats, ids=new, token=self.token,
                  pid=os.getpid())
 
     def _stage_nodes(self, rows: list[dict]) -> set[str]:
@@ -174,7 +174,7 @@ class StagedCommit:
 
     def _publish(self, rest: Unit, rows: list[dict], outer: list[list]) -> None:
         def work(tx, stats):
-            published = _run(tx, "store.publish_staged_sessions", stats,
+            published = run_counted(tx, "store.publish_staged_sessions", stats,
                              ids=self.staged, token=self.token)
             if len(published) != len(self.staged):
                 lost = sorted(set(self.staged) - {r["id"] for r in published})
@@ -201,7 +201,7 @@ class StagedCommit:
                     raise
                 # the answer was lost: published if the stand-ins are sessions now
                 time.sleep(1.0)
-                states = self.session.execute_read(lambda tx: _run(
+                states = self.session.execute_read(lambda tx: run_counted(
                     tx, "store.session_states", CommitStats(), ids=self.staged))
                 if all(s["stored"] and not s["staged"] for s in states):
                     self.staged = []

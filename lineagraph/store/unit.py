@@ -146,8 +146,9 @@ def _check_written(written: int, wanted: int, what: str) -> None:
 
 
 # -- inside one transaction ------------------------------------------------------------
-def _run(tx: neo4j.ManagedTransaction, name: str | Query, stats: CommitStats, /,
-         **params: Any) -> list:
+def run_counted(tx: neo4j.ManagedTransaction, name: str | Query, stats: CommitStats, /,
+                **params: Any) -> list:
+    """One statement of a commit, counted in ``stats``."""
     stats.statements += 1
     return run(tx, name, **params)
 
@@ -155,7 +156,7 @@ def _run(tx: neo4j.ManagedTransaction, name: str | Query, stats: CommitStats, /,
 def _missing(tx, name: str, ids: set[str], stats: CommitStats) -> set[str]:
     if not ids:
         return set()
-    return {r["id"] for r in _run(tx, name, stats, ids=sorted(ids))}
+    return {r["id"] for r in run_counted(tx, name, stats, ids=sorted(ids))}
 
 
 def check_blobs_present(blobs: BlobStore, unit: Unit) -> None:
@@ -223,7 +224,7 @@ def new_artifacts(tx, unit: Unit, stats: CommitStats, retried: bool) -> list[Art
     if not unit.artifacts:
         return []
     stored = {}
-    for row in _run(tx, "store.existing_artifacts", stats,
+    for row in run_counted(tx, "store.existing_artifacts", stats,
                     rows=[{"name": n, "version": v} for n, v in unit.artifacts]):
         artifact = artifact_from_props(row["artifact"])
         stored[(artifact.name, artifact.version)] = artifact
@@ -239,16 +240,16 @@ def new_artifacts(tx, unit: Unit, stats: CommitStats, retried: bool) -> list[Art
 def _save_next_versions(tx, unit: Unit, stats: CommitStats, retried: bool) -> None:
     """save_artifact: each artifact becomes the next version of its name."""
     for artifact, save_id in unit.next_versions:
-        rows = retried and _run(tx, "store.same_artifact_saved", stats,
+        rows = retried and run_counted(tx, "store.same_artifact_saved", stats,
                                 name=artifact.name, save_id=save_id)
         if rows:  # a retry of a commit that reached Neo4j: keep the version it got
             stats.saved.append(artifact_from_props(rows[0]["artifact"]))
             continue
-        version = _run(tx, "store.next_artifact_version", stats, name=artifact.name)
+        version = run_counted(tx, "store.next_artifact_version", stats, name=artifact.name)
         saved = artifact.model_copy(update={"version": version[0]["version"]})
         # CREATE: if another writer took this version meanwhile, the uniqueness
         # constraint refuses it and commit.run_unit tries the commit again
-        _run(tx, "store.write_artifacts", stats,
+        run_counted(tx, "store.write_artifacts", stats,
              rows=[{"props": {**artifact_to_props(saved), "save_id": save_id}}])
         stats.saved.append(saved)
 
@@ -256,14 +257,14 @@ def _save_next_versions(tx, unit: Unit, stats: CommitStats, retried: bool) -> No
 def write_head(tx, unit: Unit, stats: CommitStats) -> None:
     """The unit's executions, sessions and source code."""
     if unit.executions:
-        _run(tx, "store.write_executions", stats, rows=[
+        run_counted(tx, "store.write_executions", stats, rows=[
             {"id": e.id, "props": execution_to_props(e)} for e in unit.executions.values()])
     if unit.contexts:
-        _run(tx, "store.write_sessions", stats, rows=[
+        run_counted(tx, "store.write_sessions", stats, rows=[
             {"id": c.id, "execution_id": c.execution_id, "props": session_to_props(c)}
             for c in unit.contexts.values()])
     if unit.source_codes:
-        _run(tx, "store.write_source_code", stats, rows=[
+        run_counted(tx, "store.write_source_code", stats, rows=[
             {"id": c.id, "props": source_code_to_props(c)} for c in unit.source_codes.values()])
 
 
@@ -273,15 +274,15 @@ def write_node_rows(tx, rows: list[dict], batch: int, stats: CommitStats,
     created, which is cheaper (benchmarks/run.py); the constraint still refuses
     duplicates."""
     stored = {r["id"] for ids in batches([r["id"] for r in rows], batch)
-              for r in _run(tx, "store.existing_node_ids", stats, ids=ids)}
+              for r in run_counted(tx, "store.existing_node_ids", stats, ids=ids)}
     for chunk in batches([r for r in rows if r["id"] in stored], batch):
-        written = _run(tx, "store.write_nodes", stats, rows=[
+        written = run_counted(tx, "store.write_nodes", stats, rows=[
             {k: r[k] for k in ("id", "session_id", "label", "props", "location")}
             for r in chunk], dependency_types=DEPENDENCY_TYPES)[0]["written"]
         _check_written(written, len(chunk), "nodes")
     for query, params in new_node_statements([r for r in rows if r["id"] not in stored],
                                              batch, session_label):
-        _check_written(_run(tx, query, stats, **params)[0]["written"], len(params["rows"]),
+        _check_written(run_counted(tx, query, stats, **params)[0]["written"], len(params["rows"]),
                        "nodes")
     stats.nodes += len(rows)
 
@@ -291,14 +292,14 @@ def write_edge_rows(tx, edges: list[list], batch: int, stats: CommitStats) -> No
     query = queries()["store.write_edges"]
     for chunk in batches(edges, batch):
         # a MATCH that found no endpoint writes fewer: never store a partial graph
-        _check_written(_run(tx, query, stats, rows=chunk)[0]["written"], len(chunk),
+        _check_written(run_counted(tx, query, stats, rows=chunk)[0]["written"], len(chunk),
                        "dependency edges")
         stats.edges += len(chunk)
 
 
 def write_variables(tx, variables: dict[str, list[str]], stats: CommitStats) -> None:
     if variables:
-        _run(tx, "store.write_variables", stats, rows=[
+        run_counted(tx, "store.write_variables", stats, rows=[
             {"id": i, "names": names} for i, names in variables.items()])
 
 
@@ -306,13 +307,13 @@ def write_tail(tx, unit: Unit, new: list[Artifact], stats: CommitStats,
                retried: bool) -> None:
     """The unit's node values and artifacts (after its nodes)."""
     if unit.node_values:
-        _run(tx, "store.write_node_values", stats, rows=[
+        run_counted(tx, "store.write_node_values", stats, rows=[
             {"node_id": v.node_id, "execution_id": v.execution_id,
              "props": {**node_value_to_props(v), "size": info.size, "sha256": info.sha256,
                        "python_type": unit.python_types.get(key)}}
             for key, (v, info) in unit.node_values.items()])
     if new:
-        _run(tx, "store.write_artifacts", stats, rows=[
+        run_counted(tx, "store.write_artifacts", stats, rows=[
             {"props": artifact_to_props(a)} for a in new])
     _save_next_versions(tx, unit, stats, retried)
 
