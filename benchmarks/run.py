@@ -66,6 +66,7 @@ from lineagraph.models import (  # noqa: E402
 )
 from bench_queries import queries  # noqa: E402
 from lineagraph.store import DEFAULT_BATCH_SIZE  # noqa: E402
+from lineagraph.store.reads import READ_PAGE  # noqa: E402
 from lineagraph.store.unit import edge_statements, new_node_statements  # noqa: E402
 
 LINEAPY_PYTHON = HERE / ".lineapy-venv" / "bin" / "python"
@@ -200,7 +201,8 @@ def profile(db: GraphLineaDB, base: dict[str, Any]) -> dict:
         ("store.existing_node_ids", {"ids": [r["id"] for r in rows[:db.batch_size]]}),
         (nodes[0], nodes[1]),
         (edges[0], edges[1]),
-        ("store.nodes_for_session", {"session_id": first["session_id"],
+        ("store.nodes_for_session", {"session_id": first["session_id"], "after": "",
+                                     "page": READ_PAGE,
                                      "dependency_types": DEPENDENCY_TYPES}),
         ("store.artifact_by_name", {"name": first["slice"]["artifact"], "version": None}),
         ("slicing.ancestors", {"ids": [first["slice"]["node_id"]],
@@ -805,6 +807,11 @@ def markdown(tables: list[dict], goals: list, facts: dict, results: dict,
                 for k, v in ((r.get("lineapy") or {}).get("errors") or {}).items()]
     failures += [f"- {s:,} nodes: LineaPy's side failed: {r['lineapy']['failed']}"
                  for s, r in results.items() if (r.get("lineapy") or {}).get("failed")]
+    failures += [f"- {s:,} nodes: LineaPy's side was not run (its one-commit write of "
+                 "this many rows takes tens of minutes here); the import read a file "
+                 "LineaPy 0.2.3 wrote earlier from the same workload "
+                 "(`benchmarks/lineapy_side.py --keep`)"
+                 for s, r in results.items() if r.get("lineapy_file")]
     if failures:
         lines += ["", "## LineaPy measures that could not be taken", ""] + failures
     lines += ["", "## Differences between the two sides", "",
@@ -874,6 +881,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "ours and 1 for LineaPy)")
     parser.add_argument("--skip-lineapy", action="store_true",
                         help="do not run LineaPy's side")
+    parser.add_argument("--lineapy-max", type=int, metavar="N",
+                        help="run LineaPy's side only up to N nodes (its write of 1,000,000 "
+                        "rows takes about 20 minutes here)")
+    parser.add_argument("--lineapy-file", action="append", default=[], metavar="SIZE=PATH",
+                        help="for a size LineaPy's side does not run at, import this "
+                        "SQLite file LineaPy wrote earlier (benchmarks/lineapy_side.py "
+                        "--keep PATH on the same workload size)")
     parser.add_argument("--wipe", action="store_true",
                         help="first delete all data of the database")
     parser.add_argument("--seed", type=int, default=0)
@@ -922,6 +936,8 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"lineagraph benchmarks: sizes {args.size_list}, {args.repeat} repeats, "
                   f"Neo4j: {where}")
     run_id = uuid.uuid4().hex[:8]
+    earlier = {int(s.replace("_", "").replace(",", "")): Path(p)
+               for s, p in (item.split("=", 1) for item in args.lineapy_file)}
     results: dict[int, dict] = {}
     with tempfile.TemporaryDirectory(prefix="lineagraph-bench-") as tmp:
         for size in args.size_list:
@@ -932,13 +948,17 @@ def main(argv: list[str] | None = None) -> int:
                 pickle.dump(session, f)
             lineapy = None
             keep = Path(tmp) / f"lineapy-{size}.sqlite"
-            if with_lineapy:
+            if size in earlier:
+                keep = earlier[size]
+            elif with_lineapy and (args.lineapy_max is None or size <= args.lineapy_max):
                 shipped = 1 if size <= args.shipped_max else 0
                 lineapy = run_lineapy(path, keep, size, args.repeat, shipped,
                                       args.read_repeat)
             ours = run_ours(path, keep if keep.exists() else None, args,
                             profile_it=size == max(args.size_list))
             results[size] = {"ours": ours, "lineapy": lineapy}
+            if size in earlier:
+                results[size]["lineapy_file"] = str(earlier[size])
     minutes = (datetime.datetime.now(datetime.timezone.utc) - started_at).total_seconds() / 60
     load_end = os.getloadavg()
     facts["load average (1, 5, 15 min)"] = (

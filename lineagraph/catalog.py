@@ -119,7 +119,8 @@ def collect_garbage(db: GraphLineaDB, dry_run: bool = False,
                     grace_seconds: float = 600.0) -> tuple[list[str], int]:
     """Remove blobs nothing references and nobody stored in the last ``grace_seconds``
     (a writer may be about to commit a value pointing at it); return the keys removed
-    (or, with ``dry_run``, that would be) and their bytes."""
+    (or, with ``dry_run``, that would be) and their bytes. (Interrupted large commits:
+    ``db.abandoned_commits``.)"""
     candidates = [k for k in unreferenced_blobs(db) if blob_age(db, k) >= grace_seconds]
     sizes = {key: _size(db, key) for key in candidates}
     if dry_run or not candidates:

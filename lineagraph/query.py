@@ -107,4 +107,17 @@ def run(tx: neo4j.ManagedTransaction, name: Union[str, Query], /,
     label by ``Query.naming``) inside a transaction function; its records as plain data
     (a transaction function may be run again, so it returns no live results)."""
     query = queries()[name] if isinstance(name, str) else name
+    params = {k: Rows(v) if type(v) is list else v for k, v in params.items()}
     return tx.run(query.text, params).data()
+
+
+class Rows(list):
+    """A list parameter whose ``repr`` is short. The driver builds the debug line of
+    every statement (``repr`` of all its parameters) before asking whether debug logging
+    is on: for the rows of a 100,000-node commit that was 0.33 s. It packs as the list it
+    is."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} rows>"

@@ -215,7 +215,9 @@ def fault_store(container_server, tmp_path):
 def start_big_commit(settings, store, retry_seconds: int):
     """A worker committing SIZE nodes, returned once Neo4j shows its transaction writing."""
     proc = start_worker(settings, "commit-large", "big", str(SIZE), str(store.blobs.root),
-                        LINEAGRAPH_RETRY_SECONDS=str(retry_seconds))
+                        LINEAGRAPH_RETRY_SECONDS=str(retry_seconds),
+                        # one transaction (test_store_staging.py covers larger units)
+                        LINEAGRAPH_TRANSACTION_NODES=str(2 * SIZE))
     try:
         wait_for_event(proc, "committing")
         wait_until_writing(store.driver, store.database, proc.pid)

@@ -82,7 +82,9 @@ def test_neo4j_killed_mid_commit_and_restarted_the_commit_is_retried_and_lands_w
         server, store):
     settings = server.connection_settings()
     proc = start_worker(settings, "commit-large", "big", str(SIZE), str(store.blobs.root),
-                        LINEAGRAPH_RETRY_SECONDS="300")
+                        LINEAGRAPH_RETRY_SECONDS="300",
+                        # one transaction (test_store_staging.py covers larger units)
+                        LINEAGRAPH_TRANSACTION_NODES=str(2 * SIZE))
     try:
         wait_for_event(proc, "committing")
         wait_until_writing(store.driver, store.database, proc.pid)

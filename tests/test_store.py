@@ -623,3 +623,23 @@ def test_a_commit_with_values_waits_while_blobs_are_being_removed(store, driver,
     worker.join(60)
     assert done.is_set()  # ... and goes through once it is released
     assert store.load_node_value("sess-1-call", "exec-1") == "v"
+
+
+def test_bulk_reads_come_in_pages_and_lose_nothing(store, monkeypatch):
+    """A session's nodes are read READ_PAGE at a time in id order (the last page short),
+    and nodes by id in chunks of it: with pages of 7, a session of 5 x 16 nodes reads
+    back whole and equal, the page boundary included."""
+    import lineagraph.store.reads as reads
+
+    monkeypatch.setattr(reads, "READ_PAGE", 7)
+    code = script()
+    nodes = [n for i in range(5) for n in every_node_type("sess-1", code, f"p{i}")]
+    write_session(store, nodes=nodes, code=code)
+    store.commit()
+    fresh = GraphLineaDB(store.driver, database=store.database, blobs=store.blobs)
+    by_id = {n.id: n for n in nodes}
+    got = fresh.get_nodes_for_session("sess-1")
+    assert len(got) == len(nodes) == 80 and {n.id: n for n in got} == by_id
+    fresh.clear_cache()
+    ids = sorted(by_id)[::-1]
+    assert fresh.get_nodes_by_ids(ids) == [by_id[i] for i in ids]

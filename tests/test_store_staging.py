@@ -210,3 +210,34 @@ def test_a_unit_the_default_server_cannot_hold_in_one_transaction_commits(store)
     assert stats.edges == count(store.driver, store.database,
                                 "MATCH (:Node {session_id: 'huge'})-[r]->(:Node) "
                                 "RETURN count(r)")
+
+
+def test_gc_removes_a_commit_whose_writer_died(store, reader, monkeypatch):
+    """What a killed writer leaves (its cleanup never ran) is listed once old enough and
+    removed by `lineagraph gc`'s call; it was never visible."""
+    from lineagraph.store.staging import StagedCommit
+
+    monkeypatch.setattr(StagedCommit, "_abandon", lambda self: None)  # as if killed
+    write_old_session(store)
+    store.transaction_nodes = LIMIT
+    steps = []
+
+    def die_in_the_third_transaction_of_nodes(step: str, done: int) -> None:
+        steps.append(step)
+        if steps.count("nodes") == 3:
+            raise RuntimeError("writer gone")
+
+    store.on_transaction = die_in_the_third_transaction_of_nodes
+    buffer_big_session(store)
+    with pytest.raises(RuntimeError):
+        store.commit()
+    left = staged_count(store, "big")
+    assert left == 3 * LIMIT and stand_ins(store) == 1
+    assert reader.get_nodes_for_session("big") == []
+    assert store.abandoned_commits(min_age=3600) == []  # too young: maybe still writing
+    found = store.abandoned_commits(min_age=0)
+    assert [(a["id"], a["nodes"]) for a in found] == [("big", left)]
+    assert staged_count(store, "big") == left  # listing removes nothing
+    assert store.abandoned_commits(min_age=0, remove=True)[0]["id"] == "big"
+    assert staged_count(store, "big") == 0 and stand_ins(store) == 0
+    assert store.abandoned_commits(min_age=0) == []

@@ -54,9 +54,11 @@ REMOVE t.token, t.pid, t.started
 RETURN id;
 
 // name: all_staged_sessions
-// Every stand-in in the store: units being written now, or left by interrupted ones.
-// Returns: id, token, pid, started, nodes.
+// Every stand-in in the store: units being written now, or left by interrupted ones,
+// with their age in seconds by the server's clock.
+// Returns: id, pid, age, nodes.
 MATCH (t:StagedSession)
-RETURN t.id AS id, t.token AS token, t.pid AS pid, t.started AS started,
+RETURN t.id AS id, t.pid AS pid,
+       duration.inSeconds(t.started, datetime()).seconds AS age,
        COUNT { (:Node)-[:IN_SESSION]->(t) } AS nodes
-ORDER BY started;
+ORDER BY age DESC;

@@ -124,12 +124,14 @@ def delete_cmd(obj: Context, name, version):
 @cli.command("gc")
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
 @click.option("--grace", type=float, default=600.0, show_default=True, metavar="SECONDS",
-              help="Keep blobs stored more recently than this (a writer may be about to "
-                   "commit a value pointing at them).")
+              help="Keep blobs stored, and large commits begun, more recently than this "
+                   "(a writer may be about to commit a value pointing at them, or still "
+                   "be writing).")
 @json_option
 @click.pass_obj
 def gc_cmd(obj: Context, dry_run, grace, as_json):
-    """Remove blobs on disk that no stored value points at.
+    """Remove blobs on disk that no stored value points at, and what interrupted large
+    commits left (never visible: nodes behind a :StagedSession older than --grace).
 
     \b
     Example:
@@ -137,13 +139,21 @@ def gc_cmd(obj: Context, dry_run, grace, as_json):
       lineagraph gc --grace 0
     """
     with open_store(obj) as db:
+        abandoned = db.abandoned_commits(grace, remove=not dry_run)
         keys, freed = collect_garbage(db, dry_run, grace)
     if as_json:
         emit_json({"removed": [] if dry_run else keys, "unreferenced": keys,
-                   "bytes": freed, "dry_run": dry_run})
+                   "bytes": freed, "dry_run": dry_run,
+                   "abandoned_commits": [{"session_id": a["id"], "nodes": a["nodes"],
+                                          "age_seconds": a["age"]} for a in abandoned]})
         return
     verb = "Would remove" if dry_run else "Removed"
     out_console.print(f"{verb} {len(keys)} unreferenced blob(s), {size(freed) or '0 B'}.")
+    if abandoned:
+        nodes = sum(a["nodes"] for a in abandoned)
+        out_console.print(f"{verb} {len(abandoned)} interrupted commit(s) of session(s) "
+                          f"{', '.join(a['id'] for a in abandoned)} ({nodes:,} unpublished "
+                          "node(s)).")
 
 
 @cli.command("completion")

@@ -48,6 +48,17 @@ def blob_age(db: "GraphLineaDB", key: str) -> float:
 class DeletesMixin:
     """GraphLineaDB's deletes."""
 
+    def abandoned_commits(self, min_age: float = 600.0, remove: bool = False) -> list[dict]:
+        """Commits too large for one transaction that were interrupted (their writer was
+        killed) and are at least ``min_age`` seconds old: ``{id (the session), pid, age,
+        nodes}`` each; with ``remove``, their nodes and stand-ins are deleted. None of
+        it was ever visible; the next commit of such a session removes it too."""
+        from ..query import session
+        from .staging import abandoned_commits
+
+        with session(self.driver, self.database) as open_session:
+            return abandoned_commits(open_session, min_age, self.transaction_nodes, remove)
+
     # -- deletes ------------------------------------------------------------------------------
     def delete_artifact_by_name(self, artifact_name: str,
                                 version: Union[int, str, None] = None) -> int:

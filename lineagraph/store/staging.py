@@ -18,8 +18,8 @@ Readers find nodes through a ``:Session`` (by its id, or by ``IN_SESSION``) or f
 ``:Artifact``, both written only in step 3, and no published node has an edge to an
 unpublished one: until step 3 commits, no reader, listing or slice sees any of the unit.
 A failure removes what the unit wrote (in bounded transactions); a process killed midway
-leaves its stand-ins, which the next attempt at the same session removes first
-(``lineagraph doctor`` lists them). Ad hoc label scans in Neo4j Browser
+leaves its stand-ins, which the next attempt at the same session removes first, and
+``lineagraph gc`` once they are older than its grace period (``abandoned_commits``). Ad hoc label scans in Neo4j Browser
 (``MATCH (n:CallNode)``) do see the nodes of a unit being written.
 """
 
@@ -75,6 +75,19 @@ def clear_staged(session: neo4j.Session, session_id: str, limit: int,
     session.execute_write(lambda tx: run_counted(tx, "store.delete_staged_session", CommitStats(),
                                           session_id=session_id, token=token))
     return deleted
+
+
+def abandoned_commits(session: neo4j.Session, min_age: float, limit: int,
+                      remove: bool) -> list[dict]:
+    """The stand-ins at least ``min_age`` seconds old (``{id, pid, age, nodes}``: a
+    writer that was killed, or one still writing a very large unit), removed with their
+    nodes when ``remove``."""
+    found = [row for row in session.execute_read(lambda tx: run_counted(
+        tx, "store.all_staged_sessions", CommitStats())) if row["age"] >= min_age]
+    if remove:
+        for row in found:
+            clear_staged(session, row["id"], limit)
+    return found
 
 
 class StagedCommit:
