@@ -68,6 +68,10 @@ def test_runner_output_at_a_tiny_size(empty_db, neo4j_settings, tmp_path):
     assert len(ours["get_nodes_for_session"]) == 1 and len(ours["slice"]) == 20
     assert len(ours["get_artifact_by_name"]) == 50
     assert ours["maxrss_kib"] > 10_000
+    assert set(ours["floor_shapes"]) == {"maps", "lists"} and ours["floor_shape"] in {"maps", "lists"}
+    assert all(len(v) == 1 and v[0] > 0 for v in ours["floor_shapes"].values())
+    assert ours["transactions"] == [1]
+    assert ours["server_memory"]["commit"]["heap"] > 0
     assert {"store.write_edges", "slicing.ancestors",
             "store.nodes_for_session"} <= set(ours["profile"])
     # the largest statement writing new nodes (which one depends on the groups' sizes)
@@ -87,12 +91,16 @@ def test_runner_output_at_a_tiny_size(empty_db, neo4j_settings, tmp_path):
         assert lineapy is None and "import" not in ours
 
     text = md.read_text()
-    for heading in ("## Machine", "## Targets", "## Write", "## Read", "## Slice",
+    for heading in ("## Machine", "## Targets", "## Write", "## Floor shapes",
+                    "## Server memory", "## How cost grows", "## Read", "## Slice",
                     "## Import", "## Memory", "## PROFILE of the hot queries"):
         assert heading in text, heading
     assert "benchmarks/run.py --sizes 200 --repeat 1" in text
     write_rows = [line for line in text.splitlines() if line.startswith("| 200 |")]
-    assert len(write_rows) == 5  # one row per measure table
+    # one row per table by size: write, floor shapes, server memory, read, slice, import,
+    # memory
+    assert len(write_rows) == 7
     # the printed tables too
-    for title in ("Write", "Read", "Slice", "Import", "Memory", "Targets"):
+    for title in ("Write", "Floor shapes", "Server memory", "How cost grows", "Read",
+                  "Slice", "Import", "Memory", "Targets"):
         assert title in done.stdout
