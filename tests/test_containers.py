@@ -227,13 +227,30 @@ def start_big_commit(settings, store, retry_seconds: int):
     return proc
 
 
+def docker_pause(ident: str, attempts: int = 5) -> None:
+    """`docker pause`, tried again when the kernel could not freeze the container in time.
+
+    runc gives up with "unable to freeze" when a process of the container stays in
+    uninterruptible sleep (Neo4j writing to disk under load) and thaws the container
+    again, so another attempt starts from a running container.
+    """
+    for attempt in range(attempts):
+        done = subprocess.run(["docker", "pause", ident], capture_output=True, text=True,
+                              timeout=60)
+        if done.returncode == 0:
+            return
+        if "unable to freeze" not in done.stderr or attempt == attempts - 1:
+            raise AssertionError(f"docker pause failed: {done.stderr.strip()}")
+        time.sleep(0.5)
+
+
 def test_a_paused_neo4j_gives_a_clear_error_in_bounded_time_and_nothing_half_written(
         container_server, fault_store):
     container, settings = container_server
     ident = container.get_wrapped_container().id
     proc = start_big_commit(settings, fault_store, retry_seconds=5)
     try:
-        subprocess.run(["docker", "pause", ident], check=True, timeout=60)
+        docker_pause(ident)
         paused = time.monotonic()
         out, err = proc.communicate(timeout=PAUSE_BOUND_SECONDS + 60)
         waited = time.monotonic() - paused

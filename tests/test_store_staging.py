@@ -132,18 +132,23 @@ def test_a_staged_unit_stores_what_one_transaction_stores(store, neo4j_settings,
     assert staged == whole
 
 
-def test_a_failure_midway_removes_what_the_unit_wrote(store, reader):
-    write_old_session(store)
+def fail_in_the_third_transaction_of_nodes(store, message: str) -> None:
+    """Stage the big session in LIMIT-node transactions; the third of nodes raises."""
     store.transaction_nodes = LIMIT
     steps = []
 
-    def fail_in_the_third_transaction_of_nodes(step: str, done: int) -> None:
+    def hook(step: str, done: int) -> None:
         steps.append(step)
         if steps.count("nodes") == 3:
-            raise RuntimeError("stop here")
+            raise RuntimeError(message)
 
-    store.on_transaction = fail_in_the_third_transaction_of_nodes
+    store.on_transaction = hook
     buffer_big_session(store)
+
+
+def test_a_failure_midway_removes_what_the_unit_wrote(store, reader):
+    write_old_session(store)
+    fail_in_the_third_transaction_of_nodes(store, "stop here")
     with pytest.raises(RuntimeError, match="stop here"):
         store.commit()
     assert staged_count(store, "big") == 0 and stand_ins(store) == 0
@@ -219,17 +224,8 @@ def test_gc_removes_a_commit_whose_writer_died(store, reader, monkeypatch):
 
     monkeypatch.setattr(StagedCommit, "_abandon", lambda self: None)  # as if killed
     write_old_session(store)
-    store.transaction_nodes = LIMIT
-    steps = []
-
-    def die_in_the_third_transaction_of_nodes(step: str, done: int) -> None:
-        steps.append(step)
-        if steps.count("nodes") == 3:
-            raise RuntimeError("writer gone")
-
-    store.on_transaction = die_in_the_third_transaction_of_nodes
-    buffer_big_session(store)
-    with pytest.raises(RuntimeError):
+    fail_in_the_third_transaction_of_nodes(store, "writer gone")
+    with pytest.raises(RuntimeError, match="writer gone"):
         store.commit()
     left = staged_count(store, "big")
     assert left == 3 * LIMIT and stand_ins(store) == 1
