@@ -13,6 +13,11 @@ lineagraph's. Reads a session pickled by the runner (plain data from
   Building the pydantic models is not timed.
 - ``write_shipped`` (``--shipped-repeat`` > 0): the same with LineaPy unmodified, one
   SQLite transaction (and fsync) per write, as LineaPy runs when tracing.
+- ``write_chunked`` (``--chunk N``, instead of the two above): one file written with the
+  same methods, committed every ``N`` nodes, each chunk's models built just before it is
+  written; for sizes whose one-commit write does not fit in ``--max-gib`` (LineaPy
+  keeps every row of a transaction in its SQLAlchemy session: at 1,000,000 nodes it
+  runs out of 8 GiB), so that the import and LineaPy's reads are still measured there.
 - ``get_nodes_for_session`` and ``get_artifact_by_name`` (``get_artifactorm_by_name``,
   LineaPy 0.2.3's method of that meaning) on the first file, a new ``RelationalLineaDB``
   for each read so nothing comes from SQLAlchemy's identity map.
@@ -53,12 +58,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workload  # noqa: E402
 
 
-def lineapy_models(session: dict[str, Any]) -> dict[str, Any]:
-    """LineaPy's own pydantic (v1) models of a plain session."""
+def _node_models(rows: list[dict[str, Any]], code: Any) -> list[Any]:
+    """LineaPy's own pydantic (v1) models of plain node rows located in ``code``."""
     from lineapy.data.types import (
-        Artifact,
         CallNode,
-        Execution,
         GlobalNode,
         ImportNode,
         KeywordArgument,
@@ -66,19 +69,13 @@ def lineapy_models(session: dict[str, Any]) -> dict[str, Any]:
         LookupNode,
         MutateNode,
         PositionalArgument,
-        SessionContext,
-        SessionType,
-        SourceCode,
         SourceLocation,
     )
 
-    code_row = session["source_code"]
-    code = SourceCode(id=code_row["id"], code=code_row["code"],
-                      location=Path(code_row["path"]))
     classes = {"CallNode": CallNode, "LiteralNode": LiteralNode, "LookupNode": LookupNode,
                "ImportNode": ImportNode, "MutateNode": MutateNode, "GlobalNode": GlobalNode}
     nodes = []
-    for row in session["nodes"]:
+    for row in rows:
         fields = {k: v for k, v in row.items() if k not in ("node_type", "source_location")}
         loc = row["source_location"]
         if loc is not None:
@@ -88,13 +85,24 @@ def lineapy_models(session: dict[str, Any]) -> dict[str, Any]:
                                          for a in row["positional_args"]]
             fields["keyword_args"] = [KeywordArgument(**a) for a in row["keyword_args"]]
         nodes.append(classes[row["node_type"]](**fields))
+    return nodes
+
+
+def lineapy_models(session: dict[str, Any], with_nodes: bool = True) -> dict[str, Any]:
+    """LineaPy's own pydantic (v1) models of a plain session (``nodes`` empty without
+    ``with_nodes``)."""
+    from lineapy.data.types import Artifact, Execution, SessionContext, SessionType, SourceCode
+
+    code_row = session["source_code"]
+    code = SourceCode(id=code_row["id"], code=code_row["code"],
+                      location=Path(code_row["path"]))
     context = SessionContext(**{**session["context"], "environment_type":
                                 SessionType[session["context"]["environment_type"]]})
     return {
         "execution": Execution(**session["execution"]),
         "context": context,
         "code": code,
-        "nodes": nodes,
+        "nodes": _node_models(session["nodes"], code) if with_nodes else [],
         "variables": session["variables"],
         "artifacts": [Artifact(**a) for a in session["artifacts"]],
     }
@@ -108,6 +116,34 @@ def write_session(db: Any, models: dict[str, Any], one_commit: bool) -> None:
     db.write_source_code(models["code"])
     for node in models["nodes"]:
         db.write_node(node)
+    for node_id, name in models["variables"]:
+        db.write_assigned_variable(node_id, name)
+    for artifact in models["artifacts"]:
+        db.write_artifact(artifact)
+    db.commit()
+
+
+def write_in_chunks(db: Any, base: dict[str, Any], tag: str, chunk: int) -> None:
+    """One copy of ``base`` (ids prefixed ``tag``) written with LineaPy's own
+    ``write_*`` methods, one SQLite commit per ``chunk`` nodes: the models of a chunk are
+    built just before it is written and dropped after its commit, so that the process
+    holds one chunk at a time (one commit of 1,000,000 rows needs more than 8 GiB)."""
+    head = workload.tagged({**base, "nodes": []}, tag)
+    models = lineapy_models(head, with_nodes=False)
+    db.renew_session = lambda: None
+    db.write_execution(models["execution"])
+    db.write_context(models["context"])
+    db.write_source_code(models["code"])
+    rows = base["nodes"]
+    for start in range(0, len(rows), chunk):
+        part = workload.tagged({"session_id": base["session_id"],
+                                "nodes": rows[start:start + chunk]}, tag)["nodes"]
+        for node in _node_models(part, models["code"]):
+            db.write_node(node)
+        db.commit()
+        db.session.expunge_all()
+        print(f"  lineapy write in chunks: {min(start + chunk, len(rows)):,} of "
+              f"{len(rows):,} nodes", file=sys.stderr, flush=True)
     for node_id, name in models["variables"]:
         db.write_assigned_variable(node_id, name)
     for artifact in models["artifacts"]:
@@ -133,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--read-repeat", type=int, default=5)
     parser.add_argument("--max-gib", type=float, default=8.0,
                         help="address-space limit of this process (default: %(default)s)")
+    parser.add_argument("--chunk", type=int, default=0, metavar="NODES",
+                        help="write the kept file once, one commit per NODES nodes, instead "
+                             "of the one-commit and shipped repeats (for sizes whose one "
+                             "commit does not fit in --max-gib); timed as write_chunked")
     parser.add_argument("--keep", type=Path, required=True,
                         help="where to keep the SQLite file of the first write")
     args = parser.parse_args(argv)
@@ -147,13 +187,24 @@ def main(argv: list[str] | None = None) -> int:
         base = pickle.load(f)
     out: dict[str, Any] = {"lineapy": lineapy_version, "python": sys.version.split()[0],
                            "nodes": len(base["nodes"]), "write": [],
-                           "write_shipped": [], "errors": {},
+                           "write_shipped": [], "write_chunked": [], "errors": {},
                            "max_gib": args.max_gib}
     tmp = Path(tempfile.mkdtemp(prefix="lineapy-bench-"))
     try:
         first: dict[str, Any] = {}
-        runs = [(k, True) for k in range(args.repeat)]
-        runs += [(k, False) for k in range(args.shipped_repeat)]
+        runs = [] if args.chunk else [(k, True) for k in range(args.repeat)]
+        runs += [] if args.chunk else [(k, False) for k in range(args.shipped_repeat)]
+        if args.chunk:
+            first = {"session_id": "lp0-" + base["session_id"],
+                     "slice": workload.tagged({"session_id": base["session_id"],
+                                               "slice": base["slice"]}, "lp0-")["slice"]}
+            db = RelationalLineaDB(f"sqlite:///{args.keep}")
+            started = time.perf_counter()
+            write_in_chunks(db, base, "lp0-", args.chunk)
+            out["write_chunked"].append(time.perf_counter() - started)
+            db.close()
+            db.engine.dispose()
+            out["chunk"] = args.chunk
         for k, one_commit in runs:
             tag = f"lp{k}-" if one_commit else f"lps{k}-"
             session = workload.tagged(base, tag)

@@ -49,9 +49,11 @@ def test_runner_output_at_a_tiny_size(empty_db, neo4j_settings, tmp_path):
                NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
                NEO4J_DATABASE=neo4j_settings.database or "neo4j")
     out, md = tmp_path / "bench.json", tmp_path / "BENCH.md"
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--sizes", "200",
+    # with LineaPy: its one-commit write at 100 nodes, its write in commits of 64 nodes at
+    # 200 (above --lineapy-max), the import at both
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--sizes", "100,200",
            "--repeat", "1", "--read-repeat", "1", "--shipped-max", "0", "--json", str(out),
-           "--write-md", str(md)]
+           "--lineapy-max", "100", "--lineapy-chunk", "64", "--write-md", str(md)]
     if not LINEAPY:
         cmd.append("--skip-lineapy")
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300,
@@ -81,11 +83,15 @@ def test_runner_output_at_a_tiny_size(empty_db, neo4j_settings, tmp_path):
     assert facts["neo4j driver"] and facts["Neo4j"].startswith("Neo4j")
     assert "start" in facts["load average (1, 5, 15 min)"]
 
+    one_commit = result["results"]["100"]["lineapy"]
     lineapy = result["results"]["200"]["lineapy"]
     if LINEAPY:
-        assert lineapy["lineapy"] == "0.2.3"
-        assert len(lineapy["write"]) == 1 and lineapy["write_shipped"] == []
+        assert one_commit["lineapy"] == lineapy["lineapy"] == "0.2.3"
+        assert len(one_commit["write"]) == 1 and one_commit["write_chunked"] == []
+        assert lineapy["write"] == lineapy["write_shipped"] == []
+        assert len(lineapy["write_chunked"]) == 1 and lineapy["chunk"] == 64
         assert len(lineapy["get_nodes_for_session"]) == len(lineapy["slice"]) == 1
+        assert result["results"]["100"]["ours"]["import"]["nodes"] == 100
         assert ours["import"]["nodes"] == 200
     else:
         assert lineapy is None and "import" not in ours
@@ -95,7 +101,10 @@ def test_runner_output_at_a_tiny_size(empty_db, neo4j_settings, tmp_path):
                     "## Server memory", "## How cost grows", "## Read", "## Slice",
                     "## Import", "## Memory", "## PROFILE of the hot queries"):
         assert heading in text, heading
-    assert "benchmarks/run.py --sizes 200 --repeat 1" in text
+    assert "benchmarks/run.py --sizes 100,200 --repeat 1" in text
+    if LINEAPY:
+        assert "200 nodes: LineaPy's one-commit write was not timed" in text
+        assert "in commits of 64 nodes" in text
     write_rows = [line for line in text.splitlines() if line.startswith("| 200 |")]
     # one row per table by size: write, floor shapes, server memory, read, slice, import,
     # memory
