@@ -108,11 +108,11 @@ def _import(db: GraphLineaDB, path: Path, pickles: Path | str | None,
         nodes = by_session.get(sid, [])
         if progress:
             progress(f"session {sid[:8]}", done_nodes, total_nodes)
-        complete = _session_complete(db, sid, len(nodes))
+        complete, nodes_stored = _session_state(db, sid, len(nodes))
         values = _copy_values(db, values_by_session.get(sid, []), pickle_dir, report)
-        graph = _session_graph(source, session, [] if complete else nodes, values,
+        graph = _session_graph(source, session, [] if nodes_stored else nodes, values,
                                artifacts_by_session.get(sid, []))
-        _write(db, graph, report, complete)
+        _write(db, graph, report, complete, len(nodes))
         done_nodes += len(nodes)
         if progress:
             progress(f"session {sid[:8]}", done_nodes, total_nodes)
@@ -120,9 +120,20 @@ def _import(db: GraphLineaDB, path: Path, pickles: Path | str | None,
     return report
 
 
-def _session_complete(db: GraphLineaDB, session_id: str, node_count: int) -> bool:
+def _session_state(db: GraphLineaDB, session_id: str, node_count: int
+                   ) -> tuple[bool, bool]:
+    """Whether the session was imported completely, and whether its nodes are stored.
+
+    A commit publishes a session whole, so a session holding as many nodes as the file
+    but not marked complete was committed by an import stopped just before marking it:
+    its nodes are not written again (a unit adding many nodes to a stored session would
+    need one transaction as large as the session; ``GraphLineaDB.transaction_nodes``
+    bounds only new sessions)."""
     state = db.read_one("importer.session_import_state", session_id=session_id)
-    return state is not None and state["complete"] and state["nodes"] == node_count
+    if state is None:
+        return False, False
+    complete = state["complete"] and state["nodes"] == node_count
+    return complete, complete or (node_count > 0 and state["stored_nodes"] == node_count)
 
 
 def _session_graph(source: LineapyDb, session: dict, nodes: list[dict],
@@ -173,9 +184,10 @@ def _copy_values(db: GraphLineaDB, values: list[dict], pickle_dir: Path,
 
 
 def _write(db: GraphLineaDB, graph: SessionGraph, report: ImportReport,
-           complete: bool) -> None:
-    """One commit: the session, its code, nodes, edges, variables, values and artifacts,
-    or nothing; then the session is marked as wholly imported."""
+           complete: bool, node_count: int) -> None:
+    """One commit: the session, its code, nodes (none when they are stored already),
+    edges, variables, values and artifacts, or nothing; then the session is marked as
+    wholly imported, with the ``node_count`` nodes the file holds for it."""
     sid = graph.context.id
     try:
         done = db.write_session(graph)
@@ -188,7 +200,7 @@ def _write(db: GraphLineaDB, graph: SessionGraph, report: ImportReport,
     if complete:
         report.sessions_skipped += 1
     else:
-        db.write("importer.mark_session_complete", session_id=sid, nodes=len(graph.nodes))
+        db.write("importer.mark_session_complete", session_id=sid, nodes=node_count)
         report.sessions_imported += 1
         report.nodes_imported += done.stats.nodes
         report.edges_imported += done.stats.edges

@@ -212,6 +212,23 @@ def test_an_import_killed_midway_and_rerun_equals_a_clean_import(store, tmp_path
     assert snapshot(store) == clean
 
 
+def test_a_session_committed_but_not_marked_is_marked_and_not_written_again(store):
+    """An import stopped between a session's commit and its completion marker: the rerun
+    marks it without writing its nodes again (rewriting a stored session of a million
+    nodes would take one transaction of that size)."""
+    path = FIXTURES / "synthetic_long_600" / "db.sqlite"
+    first = import_lineapy(store, path)
+    assert first.nodes_imported > 1000
+    before = snapshot(store)
+    store.driver.execute_query("MATCH (s:Session) REMOVE s.import_complete, s.imported_nodes",
+                               database_=store.database)
+    again = import_lineapy(store, path)
+    assert (again.sessions_imported, again.sessions_skipped) == (1, 0)
+    assert (again.nodes_imported, again.edges_imported) == (0, 0)
+    assert snapshot(store) == before  # marked again, nothing else changed
+    assert import_lineapy(store, path).sessions_skipped == 1
+
+
 def test_a_missing_pickle_is_reported_not_fatal(store, tmp_path):
     target = tmp_path / "case"
     shutil.copytree(FIXTURES / "delete_artifact", target)

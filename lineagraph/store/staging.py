@@ -19,8 +19,9 @@ Readers find nodes through a ``:Session`` (by its id, or by ``IN_SESSION``) or f
 unpublished one: until step 3 commits, no reader, listing or slice sees any of the unit.
 A failure removes what the unit wrote (in bounded transactions); a process killed midway
 leaves its stand-ins, which the next attempt at the same session removes first, and
-``lineagraph gc`` once they are older than its grace period (``abandoned_commits``). Ad hoc label scans in Neo4j Browser
-(``MATCH (n:CallNode)``) do see the nodes of a unit being written.
+``lineagraph gc`` once they are older than its grace period (``abandoned_commits``).
+Ad hoc label scans in Neo4j Browser (``MATCH (n:CallNode)``) do see the nodes of a unit
+being written.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ from .unit import (
     check_references,
     edge_rows,
     new_artifacts,
+    run_counted,
     write_edge_rows,
     write_head,
     write_node_rows,
     write_tail,
     write_variables,
-    run_counted,
 )
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,9 @@ def clear_staged(session: neo4j.Session, session_id: str, limit: int,
         deleted += done
         if done < limit:
             break
-    session.execute_write(lambda tx: run_counted(tx, "store.delete_staged_session", CommitStats(),
-                                          session_id=session_id, token=token))
+    session.execute_write(lambda tx: run_counted(
+        tx, "store.delete_staged_session", CommitStats(), session_id=session_id,
+        token=token))
     return deleted
 
 
@@ -174,8 +176,8 @@ class StagedCommit:
         # its session by CELL_OF, written when the session is published)
         write_head(tx, Unit(source_codes=self.unit.source_codes), stats)
         if new:
-            run_counted(tx, "store.begin_staged_sessions", stats, ids=new, token=self.token,
-                 pid=os.getpid())
+            run_counted(tx, "store.begin_staged_sessions", stats, ids=new,
+                        token=self.token, pid=os.getpid())
 
     def _stage_nodes(self, rows: list[dict]) -> set[str]:
         written = 0
@@ -188,7 +190,7 @@ class StagedCommit:
     def _publish(self, rest: Unit, rows: list[dict], outer: list[list]) -> None:
         def work(tx, stats):
             published = run_counted(tx, "store.publish_staged_sessions", stats,
-                             ids=self.staged, token=self.token)
+                                    ids=self.staged, token=self.token)
             if len(published) != len(self.staged):
                 lost = sorted(set(self.staged) - {r["id"] for r in published})
                 raise LineagraphError(
