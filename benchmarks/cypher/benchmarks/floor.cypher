@@ -94,3 +94,24 @@ RETURN max(estimatedUsedHeapMemory) AS bytes;
 // The server's JVM heap in use now. Returns: bytes.
 CALL dbms.queryJmx('java.lang:type=Memory') YIELD attributes
 RETURN attributes.HeapMemoryUsage.value.properties.used AS bytes;
+
+// name: floor_delete_relationships
+// Once a floor write is timed, its data is removed, so that the measures after it run
+// on a store holding lineagraph's data only: first its relationships, in batches (a
+// floor session has one per node, more than one transaction of a 512 MiB server can
+// delete). Every floor relationship starts at a floor node.
+MATCH (n)-[r]->()
+WHERE n:BenchFloorNode OR n:BenchFloorSession OR n:BenchFloorArtifact
+CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS;
+
+// name: floor_delete_nodes
+// Then the floor's nodes (after floor_delete_relationships), in batches.
+MATCH (n)
+WHERE n:BenchFloorNode OR n:BenchFloorSession OR n:BenchFloorCode OR n:BenchFloorExecution
+   OR n:BenchFloorArtifact
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS;
+
+// name: store_node_count
+// How many nodes the database holds (from the count store). Returns: nodes.
+MATCH (n)
+RETURN count(n) AS nodes;
