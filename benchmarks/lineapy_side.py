@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 os.environ.setdefault("LINEAPY_DO_NOT_TRACK", "true")
 
@@ -108,14 +108,23 @@ def lineapy_models(session: dict[str, Any], with_nodes: bool = True) -> dict[str
     }
 
 
-def write_session(db: Any, models: dict[str, Any], one_commit: bool) -> None:
+def write_session(db: Any, models: dict[str, Any], one_commit: bool,
+                  node_chunks: Iterable[list[Any]] | None = None) -> None:
+    """The session written with LineaPy's own ``write_*`` methods: in one SQLite
+    transaction (``one_commit``) or as shipped; with ``node_chunks``, its nodes are
+    those chunks instead, each committed (and dropped from SQLAlchemy's session) after
+    it is written."""
     if one_commit:
         db.renew_session = lambda: None
     db.write_execution(models["execution"])
     db.write_context(models["context"])
     db.write_source_code(models["code"])
-    for node in models["nodes"]:
-        db.write_node(node)
+    for nodes in [models["nodes"]] if node_chunks is None else node_chunks:
+        for node in nodes:
+            db.write_node(node)
+        if node_chunks is not None:
+            db.commit()
+            db.session.expunge_all()
     for node_id, name in models["variables"]:
         db.write_assigned_variable(node_id, name)
     for artifact in models["artifacts"]:
@@ -124,31 +133,21 @@ def write_session(db: Any, models: dict[str, Any], one_commit: bool) -> None:
 
 
 def write_in_chunks(db: Any, base: dict[str, Any], tag: str, chunk: int) -> None:
-    """One copy of ``base`` (ids prefixed ``tag``) written with LineaPy's own
-    ``write_*`` methods, one SQLite commit per ``chunk`` nodes: the models of a chunk are
-    built just before it is written and dropped after its commit, so that the process
+    """One copy of ``base`` (ids prefixed ``tag``), one SQLite commit per ``chunk``
+    nodes: a chunk's models are built just before it is written, so that the process
     holds one chunk at a time (one commit of 1,000,000 rows needs more than 8 GiB)."""
-    head = workload.tagged({**base, "nodes": []}, tag)
-    models = lineapy_models(head, with_nodes=False)
-    db.renew_session = lambda: None
-    db.write_execution(models["execution"])
-    db.write_context(models["context"])
-    db.write_source_code(models["code"])
+    models = lineapy_models(workload.tagged({**base, "nodes": []}, tag), with_nodes=False)
     rows = base["nodes"]
-    for start in range(0, len(rows), chunk):
-        part = workload.tagged({"session_id": base["session_id"],
-                                "nodes": rows[start:start + chunk]}, tag)["nodes"]
-        for node in _node_models(part, models["code"]):
-            db.write_node(node)
-        db.commit()
-        db.session.expunge_all()
-        print(f"  lineapy write in chunks: {min(start + chunk, len(rows)):,} of "
-              f"{len(rows):,} nodes", file=sys.stderr, flush=True)
-    for node_id, name in models["variables"]:
-        db.write_assigned_variable(node_id, name)
-    for artifact in models["artifacts"]:
-        db.write_artifact(artifact)
-    db.commit()
+
+    def chunks() -> Iterator[list[Any]]:
+        for begin in range(0, len(rows), chunk):
+            part = workload.tagged({"session_id": base["session_id"],
+                                    "nodes": rows[begin:begin + chunk]}, tag)["nodes"]
+            yield _node_models(part, models["code"])
+            print(f"  lineapy write in chunks: {min(begin + chunk, len(rows)):,} of "
+                  f"{len(rows):,} nodes", file=sys.stderr, flush=True)
+
+    write_session(db, models, one_commit=True, node_chunks=chunks())
 
 
 def median_time(fn: Any, repeat: int) -> tuple[float, list[float]]:
@@ -192,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="lineapy-bench-"))
     try:
         first: dict[str, Any] = {}
-        runs = [] if args.chunk else [(k, True) for k in range(args.repeat)]
-        runs += [] if args.chunk else [(k, False) for k in range(args.shipped_repeat)]
+        runs = [(k, True) for k in range(args.repeat)]
+        runs += [(k, False) for k in range(args.shipped_repeat)]
         if args.chunk:
             first = {"session_id": "lp0-" + base["session_id"],
                      "slice": workload.tagged({"session_id": base["session_id"],
@@ -205,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             db.close()
             db.engine.dispose()
             out["chunk"] = args.chunk
+            runs = []  # instead of the one-commit and shipped writes
         for k, one_commit in runs:
             tag = f"lp{k}-" if one_commit else f"lps{k}-"
             session = workload.tagged(base, tag)
