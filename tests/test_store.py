@@ -8,7 +8,8 @@ import pytest
 
 from graphs import T0, at, cell, every_node_type, execution, script, session, write_session
 from lineagraph import GraphLineaDB, parse_artifact_version
-from lineagraph.errors import CorruptBlobError, DuplicateError, NotFoundError
+from lineagraph.errors import (CorruptBlobError, DuplicateError, NotFoundError,
+                               StoreUnavailableError)
 from lineagraph.models import (
     Artifact,
     CallNode,
@@ -643,3 +644,33 @@ def test_bulk_reads_come_in_pages_and_lose_nothing(store, monkeypatch):
     fresh.clear_cache()
     ids = sorted(by_id)[::-1]
     assert fresh.get_nodes_by_ids(ids) == [by_id[i] for i in ids]
+
+
+def test_a_bulk_read_that_fails_midway_raises_and_leaves_no_reader_thread(store,
+                                                                          monkeypatch):
+    """Pages are fetched by a thread of their own, ahead of the models built: an error
+    fetching the third page is raised by get_nodes_for_session itself, and the thread
+    is gone when it returns."""
+    import threading
+
+    import lineagraph.store.reads as reads
+
+    monkeypatch.setattr(reads, "READ_PAGE", 7)
+    code = script()
+    write_session(store, nodes=[n for i in range(5) for n in
+                                every_node_type("sess-1", code, f"p{i}")], code=code)
+    store.commit()
+    fresh = GraphLineaDB(store.driver, database=store.database, blobs=store.blobs)
+    real, calls = fresh._node_rows, []
+
+    def third_page_fails(name, /, **params):
+        calls.append(params["after"])
+        if len(calls) == 3:
+            raise StoreUnavailableError("Neo4j went away reading page 3")
+        return real(name, **params)
+
+    monkeypatch.setattr(fresh, "_node_rows", third_page_fails)
+    with pytest.raises(StoreUnavailableError, match="page 3"):
+        fresh.get_nodes_for_session("sess-1")
+    assert not [t for t in threading.enumerate() if t.name == "lineagraph-read"]
+    assert len(calls) == 3  # no page was fetched after the failure

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Iterable
 
 from pydantic import BaseModel
 
@@ -39,6 +39,19 @@ class LRU:
             self._items.move_to_end((kind, key))
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+    def put_many(self, kind: str, items: Iterable[tuple[str, Any]]) -> None:
+        """``put`` of many plain values (not models: they are not copied) under one
+        lock: a bulk read puts 100,000 node records at once."""
+        if self.size <= 0:
+            return
+        with self._lock:
+            store, move = self._items, self._items.move_to_end
+            for key, value in items:
+                store[(kind, key)] = value
+                move((kind, key))
+            while len(store) > self.size:
+                store.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:

@@ -4,9 +4,10 @@ sessions, source code) from the instance's read cache."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from .._gc import paused_gc
 from ..errors import ConfigurationError, CorruptBlobError, NotFoundError, ValueNotFoundError
@@ -14,7 +15,7 @@ from ..mapping import (
     DEPENDENCY_TYPES,
     artifact_from_props,
     node_value_from_props,
-    record_to_node,
+    records_to_nodes,
     session_from_props,
     source_code_from_props,
 )
@@ -25,6 +26,59 @@ from .version import parse_artifact_version
 
 # nodes per page of a bulk read: a page is one record, built whole by the server
 READ_PAGE = 5_000
+# pages a bulk read fetches ahead of the models built (memory: that many pages of rows)
+READ_AHEAD = 3
+
+
+class _PageReader:
+    """Pages of a keyset-paged read (``fetch(after id)``, in id order, a short page
+    last), fetched by a thread of their own into a bounded queue; iterate inside
+    ``with``. An error of the fetch is raised where the page would have been; leaving
+    early stops the thread."""
+
+    def __init__(self, fetch: Callable[[str], list[list]]):
+        self._fetch = fetch
+        self._pages: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lineagraph-read",
+                                        daemon=True)
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._pages.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        after = ""
+        try:
+            while True:
+                page = self._fetch(after)
+                if not self._put(page) or len(page) < READ_PAGE:
+                    return
+                after = page[-1][0]["id"]
+        except BaseException as err:  # handed to the reading thread, raised there
+            self._put(err)
+
+    def __enter__(self) -> "_PageReader":
+        self._thread.start()
+        return self
+
+    def __iter__(self) -> Iterator[list[list]]:
+        while True:
+            page = self._pages.get()
+            if isinstance(page, BaseException):
+                raise page
+            yield page
+            if len(page) < READ_PAGE:
+                return
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 class ReadsMixin:
@@ -37,38 +91,29 @@ class ReadsMixin:
 
     def _session_nodes(self, session_id: str) -> list[BaseNode]:
         """Every node of a session, READ_PAGE at a time (the server's memory stays
-        bounded), the next page fetched while this one's models are built (Neo4j builds
-        pages while Python builds models: on two cores the read takes about the longer
-        of the two instead of their sum)."""
+        bounded). A reader thread fetches page after page, up to READ_AHEAD ahead,
+        while this thread builds the models: Neo4j builds pages while Python builds
+        models, so on two cores the read takes about the longer of the two instead of
+        their sum (fetching one page ahead only, the server waited whenever a page's
+        validation held the GIL)."""
         def fetch(after: str) -> list[list]:
             return self._node_rows("store.nodes_for_session", session_id=session_id,
                                    after=after, page=READ_PAGE)
 
         nodes: list[BaseNode] = []
-        with paused_gc(), ThreadPoolExecutor(1, thread_name_prefix="lineagraph-read") as pool:
-            page = fetch("")
-            while True:
-                following = (pool.submit(fetch, page[-1][0]["id"])
-                             if len(page) == READ_PAGE else None)
+        with paused_gc(), _PageReader(fetch) as pages:
+            for page in pages:
                 nodes += self._build_nodes(page)
-                if following is None:
-                    return nodes
-                page = following.result()
+        return nodes
 
     def _build_nodes(self, rows: list[list]) -> list[BaseNode]:
         """Models of node rows (each in the read cache too), built with Python's cyclic
         garbage collector paused: the rows and models are acyclic, and its full
         collections while 100,000 nodes were built took longer than building them."""
         with paused_gc():
-            code_ids = {location[1] for _, _, location in rows if location}
-            codes = self._source_codes(code_ids)
-            nodes = []
-            put = self._cache.put
-            for props, deps, location in rows:
-                node = record_to_node(props, deps, location and {
-                    "position": location[0], "code": codes[location[1]]})
-                put("node", node.id, (props, deps, location))
-                nodes.append(node)
+            codes = self._source_codes({row[2][1] for row in rows if row[2]})
+            nodes = records_to_nodes(rows, codes)
+            self._cache.put_many("node", ((row[0]["id"], row) for row in rows))
         return nodes
 
     def _cached_node(self, node_id: str) -> BaseNode | None:
@@ -77,11 +122,9 @@ class ReadsMixin:
         record = self._cache.get("node", node_id)
         if record is None:
             return None
-        props, deps, location = record
-        if location is not None:
-            code = self._source_codes({location[1]})[location[1]]
-            location = {"position": location[0], "code": code}
-        return record_to_node(props, deps, location)
+        location = record[2]
+        codes = self._source_codes({location[1]}) if location else {}
+        return records_to_nodes([record], codes)[0]
 
     def _source_codes(self, ids: set[str]) -> dict[str, SourceCode]:
         found = {i: c for i, c in self._unit.source_codes.items() if i in ids}
