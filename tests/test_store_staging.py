@@ -132,6 +132,34 @@ def test_a_staged_unit_stores_what_one_transaction_stores(store, neo4j_settings,
     assert staged == whole
 
 
+def test_a_staged_node_whose_id_is_stored_is_merged_as_one_transaction_merges_it(
+        store, neo4j_settings, tmp_path):
+    """A new session's nodes are staged without looking their ids up; one id stored in
+    another session makes the constraint refuse that first attempt, and the next one
+    merges it: the graph equals the same unit's in one transaction, no stand-in left."""
+    from conftest import wipe
+    from test_importer import snapshot
+
+    def graph(limit):
+        store.transaction_nodes = limit
+        write_old_session(store)
+        buffer_big_session(store)
+        store.write_node(LookupNode(id="old-f", session_id="big", name="f"))
+        stats = store.commit()
+        shot = snapshot(store)
+        wipe(store.driver, store.database)
+        store.ensure_schema()
+        store.clear_cache()
+        return stats, shot
+
+    whole_stats, whole = graph(10_000)
+    staged_stats, staged = graph(LIMIT)
+    assert whole_stats.attempts == 1 and whole_stats.transactions == 1
+    assert staged_stats.attempts == 2 and staged_stats.transactions > 5
+    assert staged == whole
+    assert stand_ins(store) == 0
+
+
 def fail_in_the_third_transaction_of_nodes(store, message: str) -> None:
     """Stage the big session in LIMIT-node transactions; the third of nodes raises."""
     store.transaction_nodes = LIMIT

@@ -70,12 +70,10 @@ class CommitMixin:
         return stats
 
     def _remember(self, unit: Unit) -> None:
-        """What a commit stored, into the read cache (records, not copies of models)."""
-        for node_id, row in unit.rows.items():  # in the shape read.cypher returns
-            location = row["location"] and [row["location"]["position"],
-                                             row["location"]["source_code_id"]]
-            edges = [[e["type"], e["props"], e["dst"]] for e in row["edges"]]
-            self._cache.put("node", node_id, (row["props"], edges, location))
+        """What a commit stored, into the read cache: each node as the row it was
+        written from (``node_to_row``; the reader turns it into read.cypher's shape
+        when it is asked for, which most of a large commit's nodes never are)."""
+        self._cache.put_many("node", unit.rows.items())
         for context in unit.contexts.values():
             self._cache.put("session", context.id, context)
         for code in unit.source_codes.values():
@@ -109,7 +107,8 @@ class CommitMixin:
                         if len(unit.nodes) > self.transaction_nodes:
                             stats = StagedCommit(open_session, unit, self.batch_size,
                                                  self.transaction_nodes, retried,
-                                                 self.on_transaction).run()
+                                                 self.on_transaction,
+                                                 assume_new=not node_race).run()
                         else:
                             stats = open_session.execute_write(self._work(unit, retried))
                 stats.attempts = attempts

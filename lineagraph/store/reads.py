@@ -122,6 +122,11 @@ class ReadsMixin:
         record = self._cache.get("node", node_id)
         if record is None:
             return None
+        if isinstance(record, dict):  # the row a commit wrote it from (node_to_row)
+            located = record["location"]
+            record = (record["props"],
+                      [[e["type"], e["props"], e["dst"]] for e in record["edges"]],
+                      located and [located["position"], located["source_code_id"]])
         location = record[2]
         codes = self._source_codes({location[1]}) if location else {}
         return records_to_nodes([record], codes)[0]

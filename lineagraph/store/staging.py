@@ -97,8 +97,15 @@ class StagedCommit:
 
     def __init__(self, session: neo4j.Session, unit: Unit, batch: int,
                  transaction_nodes: int, retried: bool,
-                 on_transaction: Callable[[str, int], None] | None = None):
+                 on_transaction: Callable[[str, int], None] | None = None,
+                 assume_new: bool = True):
         self.session = session
+        # the nodes of a session not stored are created without looking each id up
+        # (0.7 s of a 100,000-node commit); a node id stored under another session makes
+        # the uniqueness constraint refuse the attempt, and commit's next attempt, with
+        # assume_new False, looks them up and merges that node when it publishes, as a
+        # one-transaction commit does
+        self.assume_new = assume_new
         self.unit = unit
         self.batch = batch
         self.limit = transaction_nodes
@@ -180,11 +187,21 @@ class StagedCommit:
                         token=self.token, pid=os.getpid())
 
     def _stage_nodes(self, rows: list[dict]) -> set[str]:
+        """Stage the nodes of the new sessions that are not stored; the ids staged. A
+        node already stored (in another session) is left to the publishing transaction,
+        which rewrites it: rewritten here, it would leave its session before the unit
+        is published, and a failed unit would delete it."""
+        if not self.assume_new:
+            stored = {r["id"] for ids in batches([r["id"] for r in rows], self.limit)
+                      for r in self.session.execute_read(lambda tx, ids=ids: run_counted(
+                          tx, "store.existing_node_ids", self.stats, ids=ids))}
+            rows = [r for r in rows if r["id"] not in stored]
         written = 0
         for chunk in batches(rows, self.limit):
             written += len(chunk)
             self._write("nodes", lambda tx, stats: write_node_rows(
-                tx, chunk, self.batch, stats, session_label="StagedSession"), written)
+                tx, chunk, self.batch, stats, session_label="StagedSession",
+                assume_new=True), written)
         return {r["id"] for r in rows}
 
     def _publish(self, rest: Unit, rows: list[dict], outer: list[list]) -> None:
