@@ -110,24 +110,27 @@ def test_a_unit_larger_than_a_transaction_is_invisible_until_published_whole(sto
                  "MATCH (:Session {id: 'big'})<-[r:IN_SESSION]-() RETURN count(r)") == len(nodes)
 
 
-def test_a_staged_unit_stores_what_one_transaction_stores(store, neo4j_settings, tmp_path):
-    """The same unit, committed whole and in transactions of LIMIT nodes: equal graphs."""
+def committed_graph(store, limit: int, buffer=buffer_big_session):
+    """Commit the old session, then what ``buffer`` writes, in transactions of ``limit``
+    nodes; the commit's stats and a snapshot of the graph, which is then wiped."""
+    from conftest import wipe
     from test_importer import snapshot
 
-    def graph(limit):
-        store.transaction_nodes = limit
-        write_old_session(store)
-        buffer_big_session(store)
-        stats = store.commit()
-        shot = snapshot(store)
-        from conftest import wipe
-        wipe(store.driver, store.database)
-        store.ensure_schema()
-        store.clear_cache()
-        return stats, shot
+    store.transaction_nodes = limit
+    write_old_session(store)
+    buffer(store)
+    stats = store.commit()
+    shot = snapshot(store)
+    wipe(store.driver, store.database)
+    store.ensure_schema()
+    store.clear_cache()
+    return stats, shot
 
-    whole_stats, whole = graph(10_000)
-    staged_stats, staged = graph(LIMIT)
+
+def test_a_staged_unit_stores_what_one_transaction_stores(store, neo4j_settings, tmp_path):
+    """The same unit, committed whole and in transactions of LIMIT nodes: equal graphs."""
+    whole_stats, whole = committed_graph(store, 10_000)
+    staged_stats, staged = committed_graph(store, LIMIT)
     assert whole_stats.transactions == 1 and staged_stats.transactions > 5
     assert staged == whole
 
@@ -137,23 +140,12 @@ def test_a_staged_node_whose_id_is_stored_is_merged_as_one_transaction_merges_it
     """A new session's nodes are staged without looking their ids up; one id stored in
     another session makes the constraint refuse that first attempt, and the next one
     merges it: the graph equals the same unit's in one transaction, no stand-in left."""
-    from conftest import wipe
-    from test_importer import snapshot
+    def buffer_with_a_stored_id(db):
+        buffer_big_session(db)
+        db.write_node(LookupNode(id="old-f", session_id="big", name="f"))
 
-    def graph(limit):
-        store.transaction_nodes = limit
-        write_old_session(store)
-        buffer_big_session(store)
-        store.write_node(LookupNode(id="old-f", session_id="big", name="f"))
-        stats = store.commit()
-        shot = snapshot(store)
-        wipe(store.driver, store.database)
-        store.ensure_schema()
-        store.clear_cache()
-        return stats, shot
-
-    whole_stats, whole = graph(10_000)
-    staged_stats, staged = graph(LIMIT)
+    whole_stats, whole = committed_graph(store, 10_000, buffer_with_a_stored_id)
+    staged_stats, staged = committed_graph(store, LIMIT, buffer_with_a_stored_id)
     assert whole_stats.attempts == 1 and whole_stats.transactions == 1
     assert staged_stats.attempts == 2 and staged_stats.transactions > 5
     assert staged == whole

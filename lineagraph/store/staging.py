@@ -45,6 +45,7 @@ from .unit import (
     edge_rows,
     new_artifacts,
     run_counted,
+    stored_node_ids,
     write_edge_rows,
     write_head,
     write_node_rows,
@@ -192,9 +193,8 @@ class StagedCommit:
         which rewrites it: rewritten here, it would leave its session before the unit
         is published, and a failed unit would delete it."""
         if not self.assume_new:
-            stored = {r["id"] for ids in batches([r["id"] for r in rows], self.limit)
-                      for r in self.session.execute_read(lambda tx, ids=ids: run_counted(
-                          tx, "store.existing_node_ids", self.stats, ids=ids))}
+            stored = self.session.execute_read(lambda tx: stored_node_ids(
+                tx, [r["id"] for r in rows], self.limit, CommitStats()))
             rows = [r for r in rows if r["id"] not in stored]
         written = 0
         for chunk in batches(rows, self.limit):

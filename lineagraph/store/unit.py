@@ -268,15 +268,20 @@ def write_head(tx, unit: Unit, stats: CommitStats) -> None:
             {"id": c.id, "props": source_code_to_props(c)} for c in unit.source_codes.values()])
 
 
+def stored_node_ids(tx, ids: list[str], batch: int, stats: CommitStats) -> set[str]:
+    """Which of ``ids`` are stored :Node ids, ``batch`` per statement."""
+    return {r["id"] for chunk in batches(ids, batch)
+            for r in run_counted(tx, "store.existing_node_ids", stats, ids=chunk)}
+
+
 def write_node_rows(tx, rows: list[dict], batch: int, stats: CommitStats,
                     session_label: str = "Session", assume_new: bool = False) -> None:
     """Nodes already stored are rewritten (MERGE); the others, most of a new session, are
     created, which is cheaper (benchmarks/run.py); the constraint still refuses
     duplicates. With ``assume_new`` none is looked up: all are created (a session not
     stored yet, whose first attempt the constraint refuses if one of its ids is taken)."""
-    stored = set() if assume_new else {
-        r["id"] for ids in batches([r["id"] for r in rows], batch)
-        for r in run_counted(tx, "store.existing_node_ids", stats, ids=ids)}
+    stored = set() if assume_new else stored_node_ids(tx, [r["id"] for r in rows], batch,
+                                                      stats)
     for chunk in batches([r for r in rows if r["id"] in stored], batch):
         written = run_counted(tx, "store.write_nodes", stats, rows=[
             {k: r[k] for k in ("id", "session_id", "label", "props", "location")}
