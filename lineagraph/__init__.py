@@ -7,6 +7,8 @@ models below are what a session is written with, by hand (``write_session`` of a
 
 __version__ = "0.1.0"
 
+from . import _driver  # noqa: E402,F401  (first: the driver without NumPy and pandas)
+
 from .errors import (  # noqa: E402
     CorruptBlobError,
     DuplicateError,

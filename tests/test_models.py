@@ -408,3 +408,26 @@ def test_get_new_id_returns_distinct_uuid_strings() -> None:
     ids = {get_new_id() for _ in range(100)}
     assert len(ids) == 100
     assert all(isinstance(i, str) and len(i) == 36 for i in ids)
+
+
+def test_new_ids_are_distinct_version_4_uuids_also_in_a_forked_child():
+    import os
+    import uuid
+
+    ids = [get_new_id() for _ in range(3000)]  # several draws of random bytes
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, value)
+    get_new_id()  # random bytes are left for the parent
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child's ids must not be the parent's next ones
+        os.write(write, ",".join(get_new_id() for _ in range(5)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        in_child = pipe.read().split(",")
+    in_parent = [get_new_id() for _ in range(5)]
+    assert len(in_child) == 5 and not set(in_child) & set(in_parent)

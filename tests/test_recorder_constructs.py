@@ -5,6 +5,8 @@ recording's shim), whose ``save`` line slices keep, as LineaPy's did."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from recorder_helpers import plain_value, record
@@ -313,6 +315,25 @@ def test_imports_carry_the_library_version(store, tmp_path):
     assert imports["numpy"].version == numpy.__version__
     assert imports["numpy"].package_name == "numpy"
     assert "collections" in imports
+
+
+def test_library_versions_come_from_the_distribution_else_the_module():
+    import importlib.metadata
+    import types
+
+    from lineagraph.recorder import imports
+
+    imports.library_version.cache_clear()
+    assert imports.library_version("pydantic") == importlib.metadata.version("pydantic")
+    assert imports.library_version("json") == sys.modules["json"].__version__  # stdlib
+    assert imports.library_version("sys") is None  # built in: no file, no version
+    shim = types.ModuleType("lineagraph_test_shim")
+    shim.__version__ = "9.9"
+    sys.modules["lineagraph_test_shim"] = shim
+    try:  # a module read from no file (lineapy under `lineagraph run`): its own version
+        assert imports.library_version("lineagraph_test_shim") == "9.9"
+    finally:
+        del sys.modules["lineagraph_test_shim"]
 
 
 def test_literals_are_literal_nodes(store, tmp_path):

@@ -257,3 +257,59 @@ def test_gc_removes_a_commit_whose_writer_died(store, reader, monkeypatch):
     assert store.abandoned_commits(min_age=0, remove=True)[0]["id"] == "big"
     assert staged_count(store, "big") == 0 and stand_ins(store) == 0
     assert store.abandoned_commits(min_age=0) == []
+
+
+def _in_parts(db, stats: list, fresh: bool, stored_id: bool = False) -> None:
+    """Session 'parts' buffered and committed in two parts as the recorder sends them
+    (``buffer_session``, the second with ``head_stored``), their stats put in ``stats``;
+    with ``stored_id``, the second part also holds a node whose id the stored session
+    'old' has."""
+    from lineagraph.models import SessionGraph
+
+    code = script("parts-code")
+    nodes = [n for i in range(2) for n in every_node_type("parts", code, f"parts{i}")]
+    halves = [nodes[:16], nodes[16:]]
+    if stored_id:
+        halves[1].append(LookupNode(id="old-f", session_id="parts", name="f"))
+    for index, part in enumerate(halves):
+        graph = SessionGraph(context=session("parts", "exec-parts"),
+                             execution=execution("exec-parts"),
+                             source_codes=[code] if index == 0 else [], nodes=part,
+                             variables={part[3].id: [f"x{index}"]})
+        db.buffer_session(graph, head_stored=index > 0, fresh=fresh)
+        stats.append(db.commit())
+
+
+def test_fresh_parts_are_created_without_lookups_and_store_what_looked_up_parts_store(store):
+    """A recorder's parts (``fresh``: nodes with new ids) are created without asking which
+    ids are stored: one statement fewer each, the same graph."""
+    looked_up, fresh = [], []
+    _, plain = committed_graph(store, 10_000, lambda db: _in_parts(db, looked_up, False))
+    _, same = committed_graph(store, 10_000, lambda db: _in_parts(db, fresh, True))
+    assert same == plain
+    assert [f.statements for f in fresh] == [s.statements - 1 for s in looked_up]
+    assert [f.attempts for f in fresh] == [1, 1]
+
+
+def test_a_part_after_the_first_does_not_write_its_stored_source_code_again(store):
+    """The read cache knows the first part stored the code: the second part's commit does
+    not send it again (with no cache, it does); the graphs are equal."""
+    uncached_db = GraphLineaDB(store.driver, database=store.database, blobs=store.blobs,
+                               cache_size=0)
+    cached, uncached = [], []
+    _, with_cache = committed_graph(store, 10_000, lambda db: _in_parts(db, cached, True))
+    _, without = committed_graph(store, 10_000,
+                                 lambda db: _in_parts(uncached_db, uncached, True))
+    assert with_cache == without
+    assert cached[0].statements == uncached[0].statements
+    assert cached[1].statements == uncached[1].statements - 1
+
+
+def test_a_fresh_node_whose_id_is_stored_is_merged_on_the_next_attempt(store):
+    """Called fresh but stored after all: the constraint refuses the first attempt, the
+    next looks every id up and merges that node, as a looked-up commit does."""
+    stats: list = []
+    _, plain = committed_graph(store, 10_000, lambda db: _in_parts(db, [], False, True))
+    _, merged = committed_graph(store, 10_000, lambda db: _in_parts(db, stats, True, True))
+    assert merged == plain
+    assert [s.attempts for s in stats] == [1, 2]

@@ -27,6 +27,15 @@ def _distributions() -> dict:
 
 @functools.lru_cache(maxsize=512)
 def library_version(top: str) -> Optional[str]:
+    """The version of the installed distribution providing top-level module ``top``, else
+    the module's own ``__version__``. The standard library and modules read from no file
+    or folder (built-in ones, ``lineapy`` under ``lineagraph run``) belong to no
+    distribution: the scan of every installed one (a quarter of a second) is left to
+    other modules."""
+    module = sys.modules.get(top)
+    if top in sys.stdlib_module_names or (module is not None and not _from_disk(module)):
+        version = getattr(module, "__version__", None)
+        return version if isinstance(version, str) else None
     for dist in _distributions().get(top, []):
         try:
             return importlib.metadata.version(dist)
@@ -34,6 +43,11 @@ def library_version(top: str) -> Optional[str]:
             continue
     version = getattr(sys.modules.get(top), "__version__", None)
     return version if isinstance(version, str) else None
+
+
+def _from_disk(module) -> bool:
+    return isinstance(getattr(module, "__file__", None), str) or \
+        getattr(module, "__path__", None) is not None  # a namespace package has no file
 
 
 def _module_path(name: str) -> Optional[str]:

@@ -217,7 +217,9 @@ class Sink:
             graph.mark_checked(check_nodes(graph.nodes))
             # the session and execution go with the first part only (the writer's parts
             # are committed in order, and nothing is sent after one that failed)
-            self.db.buffer_session(graph, head_stored=self._head_sent)
+            # fresh: the recorder made every node with a new id (a node it writes again,
+            # ``retract``, is one never handed over)
+            self.db.buffer_session(graph, head_stored=self._head_sent, fresh=True)
             self._head_sent = True
 
     def _commit_part(self, graph: Optional[SessionGraph]) -> None:

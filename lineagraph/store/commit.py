@@ -9,7 +9,9 @@ The driver retries transient faults before Neo4j commits (the attempt was rolled
   does not retry): the unit may be stored, so the new run recognises its own artifacts
   and saves instead of refusing them;
 - a uniqueness constraint refused it (``ConstraintError``): another writer created one
-  of its new nodes first (once: the nodes are then found and merged), or took the
+  of its new nodes first, or a node its writer called fresh (``Unit.fresh``, created
+  without a lookup) was stored (once: every node is then looked up, and those found
+  are merged), or took the
   version save_artifact chose (with a fresh version, up to ``SAVE_ATTEMPTS`` times).
 
 Every other failure is translated once (:func:`lineagraph.driver_errors.translate`).
@@ -79,13 +81,14 @@ class CommitMixin:
         for code in unit.source_codes.values():
             self._cache.put("code", code.id, code)
 
-    def _work(self, unit: Unit, retried: bool):
+    def _work(self, unit: Unit, retried: bool, trust_fresh: bool = True):
         # metadata shows in SHOW TRANSACTIONS: which process is committing what
         @neo4j.unit_of_work(metadata={"app": "lineagraph", "op": "commit",
                                       "pid": os.getpid(), "nodes": len(unit.nodes)})
         def work(tx: neo4j.ManagedTransaction) -> CommitStats:
             run_stats = CommitStats()
-            write_unit(tx, unit, self.batch_size, run_stats, retried=retried)
+            write_unit(tx, unit, self.batch_size, run_stats, retried=retried,
+                       trust_fresh=trust_fresh)
             return run_stats
         return work
 
@@ -110,7 +113,8 @@ class CommitMixin:
                                                  self.on_transaction,
                                                  assume_new=not node_race).run()
                         else:
-                            stats = open_session.execute_write(self._work(unit, retried))
+                            stats = open_session.execute_write(
+                                self._work(unit, retried, trust_fresh=not node_race))
                 stats.attempts = attempts
                 return stats
             except neo4j_errors.IncompleteCommit:

@@ -61,6 +61,13 @@ class Unit:
     # (artifact, save id): the id recognises the save if its commit is run again
     next_versions: list[tuple[Artifact, str]] = field(default_factory=list)
     variables: dict[str, list[str]] = field(default_factory=dict)
+    # ids of nodes their writer made itself, fresh (the recorder's): created without
+    # looking them up first; if one is stored after all, the uniqueness constraint
+    # refuses the attempt and the next looks every node up (commit.py)
+    fresh: set[str] = field(default_factory=set)
+    # source code the store holds already (the read cache says so): not written again
+    # with each part of a session recorded part by part
+    codes_stored: set[str] = field(default_factory=set)
 
     def empty(self) -> bool:
         return not any((self.executions, self.contexts, self.source_codes, self.nodes,
@@ -275,13 +282,15 @@ def stored_node_ids(tx, ids: list[str], batch: int, stats: CommitStats) -> set[s
 
 
 def write_node_rows(tx, rows: list[dict], batch: int, stats: CommitStats,
-                    session_label: str = "Session", assume_new: bool = False) -> None:
+                    session_label: str = "Session", assume_new: bool = False,
+                    fresh: set[str] | frozenset = frozenset()) -> None:
     """Nodes already stored are rewritten (MERGE); the others, most of a new session, are
     created, which is cheaper (benchmarks/run.py); the constraint still refuses
     duplicates. With ``assume_new`` none is looked up: all are created (a session not
-    stored yet, whose first attempt the constraint refuses if one of its ids is taken)."""
-    stored = set() if assume_new else stored_node_ids(tx, [r["id"] for r in rows], batch,
-                                                      stats)
+    stored yet, whose first attempt the constraint refuses if one of its ids is taken);
+    nor are those in ``fresh``."""
+    stored = set() if assume_new else stored_node_ids(
+        tx, [r["id"] for r in rows if r["id"] not in fresh], batch, stats)
     for chunk in batches([r for r in rows if r["id"] in stored], batch):
         written = run_counted(tx, "store.write_nodes", stats, rows=[
             {k: r[k] for k in ("id", "session_id", "label", "props", "location")}
@@ -326,13 +335,15 @@ def write_tail(tx, unit: Unit, new: list[Artifact], stats: CommitStats,
 
 
 def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
-               stats: CommitStats, retried: bool = False) -> None:
+               stats: CommitStats, retried: bool = False, trust_fresh: bool = True) -> None:
+    """``trust_fresh``: create the nodes of ``unit.fresh`` without looking them up (False
+    after the constraint refused such an attempt)."""
     complete_captions(unit.rows)
     rows = [unit.rows[i] for i in unit.nodes]
     check_references(tx, unit, rows, stats)
     new = new_artifacts(tx, unit, stats, retried)
     write_head(tx, unit, stats)
-    write_node_rows(tx, rows, batch, stats)
+    write_node_rows(tx, rows, batch, stats, fresh=unit.fresh if trust_fresh else frozenset())
     write_edge_rows(tx, edge_rows(rows), batch, stats)
     write_variables(tx, unit.variables, stats)
     write_tail(tx, unit, new, stats, retried)

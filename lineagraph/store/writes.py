@@ -85,8 +85,11 @@ class WritesMixin:
     def _buffer_node(self, node: BaseNode, row: dict) -> None:
         if node.source_location is not None:
             code = node.source_location.source_code
-            if code.id not in self._unit.source_codes:
-                self.write_source_code(code)
+            if code.id not in self._unit.source_codes and code.id not in self._unit.codes_stored:
+                if self._cache.get("code", code.id) == code:  # stored as it is: not again
+                    self._unit.codes_stored.add(code.id)
+                else:
+                    self.write_source_code(code)
         self._unit.nodes[node.id] = node
         self._unit.rows[node.id] = row
 
@@ -170,13 +173,17 @@ class WritesMixin:
         done.stats = self.commit()
         return done
 
-    def buffer_session(self, graph: SessionGraph, head_stored: bool = False) -> SessionWrite:
+    def buffer_session(self, graph: SessionGraph, head_stored: bool = False,
+                       fresh: bool = False) -> SessionWrite:
         """``write_session`` without its commit: the graph joins what is pending, to be
         sent by the next ``commit()`` or ``save_artifact`` (the recorder's ``save``
         commits its nodes with the artifact this way); ``stats`` stays empty.
         ``head_stored``: the graph's session and executions are stored already (a later
         part of a session being recorded), so they are not written again; the commit
-        still refuses nodes of a session the store does not hold."""
+        still refuses nodes of a session the store does not hold. ``fresh``: the
+        graph's nodes were made with new ids (``get_new_id``) by the caller, so the
+        commit creates them without first asking which are stored (a recorder's parts;
+        should one be stored after all, the commit looks them up and tries again)."""
         rows = check_session_graph(graph)
         done = SessionWrite()
         # Read what is stored before buffering anything: a read that fails then leaves
@@ -212,6 +219,8 @@ class WritesMixin:
             self._unit.source_codes[code.id] = code
         for node, row in zip(graph.nodes, rows):
             self._buffer_node(node, row)
+        if fresh:
+            self._unit.fresh.update(node.id for node in graph.nodes)
         for node_id, names in graph.variables.items():
             for name in names:
                 self._buffer_variable(node_id, name)
