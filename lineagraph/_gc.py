@@ -19,7 +19,9 @@ def paused_gc() -> Iterator[None]:
     youngest, the first collection after the block traversed all of it (0.5 s after
     reading 100,000 nodes) to find nothing. The next full collection scans it as it
     scans every long-lived object. Skipped when the process has frozen objects of its
-    own (``gc.get_freeze_count()``), which ``unfreeze`` would thaw."""
+    own, which ``unfreeze`` would thaw: after :func:`freeze` (a recording's),
+    known without asking ``gc.get_freeze_count()``, which counts them one by one (7 ms
+    for each of a recording's commits)."""
     if not gc.isenabled():
         yield
         return
@@ -27,7 +29,24 @@ def paused_gc() -> Iterator[None]:
     try:
         yield
     finally:
-        if gc.get_freeze_count() == 0:
+        if not _frozen and gc.get_freeze_count() == 0:
             gc.freeze()
             gc.unfreeze()
         gc.enable()
+
+
+_frozen = False  # between freeze() and unfreeze(): the process has frozen objects
+
+
+def freeze() -> None:
+    """``gc.freeze()``: what exists now is left out of every collection until
+    :func:`unfreeze`."""
+    global _frozen
+    gc.freeze()
+    _frozen = True
+
+
+def unfreeze() -> None:
+    global _frozen
+    _frozen = False
+    gc.unfreeze()

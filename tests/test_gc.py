@@ -39,3 +39,23 @@ def test_nested_blocks_leave_the_collector_to_the_outer_one():
             pass
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_after_lineagraphs_own_freeze_the_frozen_are_kept_without_counting_them(monkeypatch):
+    from lineagraph import _gc
+
+    _gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+
+        def refused() -> int:
+            raise AssertionError("counted the frozen objects one by one")
+
+        monkeypatch.setattr(_gc.gc, "get_freeze_count", refused)
+        with paused_gc():
+            [[i] for i in range(100)]
+        monkeypatch.undo()
+        assert gc.get_freeze_count() == before
+    finally:
+        _gc.unfreeze()
+    assert gc.get_freeze_count() == 0

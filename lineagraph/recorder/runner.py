@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .._gc import freeze, unfreeze
 from ..errors import LineagraphError
 from ..models import Execution, SessionContext, SessionType, SourceCode, get_new_id
 from . import api, files
@@ -104,7 +105,7 @@ def run(script: str, args: list[str], db, quiet: bool = False,
     # What exists now (modules, the recorder's sites) lives as long as the run: frozen,
     # the collections the program triggers do not walk it again each time. Nothing of
     # the program exists yet, so what it computes and frees is collected as without us.
-    gc.freeze()
+    freeze()
     try:
         exec(code_obj, user_globals)
     except SystemExit as done:
@@ -121,7 +122,7 @@ def run(script: str, args: list[str], db, quiet: bool = False,
             delattr(builtins, HOOKS)
         _restore(saved)
         sys.stdout.flush()
-        gc.unfreeze()
+        unfreeze()
         try:
             recorder.finish()
         except LineagraphError as err:  # a part failed: what came before it is stored
