@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum, auto
 from typing import (
     Any,
@@ -9,7 +10,6 @@ from typing import (
     Type,
     TypeVar,
 )
-import os
 
 from pydantic import (
     BaseModel,
