@@ -36,6 +36,20 @@ def test_run_gives_the_program_python_s_argv_name_cwd_output_and_exit_code(
     assert "lineagraph: recorded session" in recorded.stderr
 
 
+def test_the_recorder_imports_no_library_the_program_does_not(
+        empty_db, neo4j_settings, tmp_path):
+    # is_mutable asked NumPy about every value, importing it into programs without it
+    env = store_env(neo4j_settings, tmp_path)
+    plain, recorded = _both(tmp_path, """
+        import sys
+        rows = [[1, 2], {"k": 3}, (4, [5])]
+        rows[0].append(len(rows))
+        print(rows, sorted(m for m in ("numpy", "pandas") if m in sys.modules))
+    """, env)
+    assert recorded.returncode == plain.returncode == 0, recorded.stderr
+    assert recorded.stdout == plain.stdout == "[[1, 2, 3], {'k': 3}, (4, [5])] []\n"
+
+
 def test_a_program_that_raises_shows_its_own_traceback_and_keeps_its_recording(
         empty_db, neo4j_settings, tmp_path):
     env = store_env(neo4j_settings, tmp_path)

@@ -53,12 +53,11 @@ def is_mutable(value: Any, user_globals: Optional[dict] = None) -> bool:
         return user_globals is not None and value.__module__ == user_globals.get("__name__")
     if type(value) in (tuple, frozenset):
         return any(is_mutable(v, user_globals) for v in value)
-    try:
-        import numpy
-        if isinstance(value, (numpy.generic, numpy.dtype)):
-            return False
-    except ImportError:  # pragma: no cover
-        pass
+    # NumPy's scalars and dtypes cannot change; a program that never imported NumPy
+    # has none of them, and importing it here would change that program's modules
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, (numpy.generic, numpy.dtype)):
+        return False
     return True
 
 
