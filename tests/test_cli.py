@@ -22,10 +22,40 @@ KITCHEN = FIXTURES / "mixed_kitchen_sink"
 
 
 def all_commands(group: click.Group = cli, prefix: tuple = ()):
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         yield prefix + (name,), command
         if isinstance(command, click.Group):
             yield from all_commands(command, prefix + (name,))
+
+
+def test_the_lazy_command_table_names_each_command_s_module():
+    # each module, imported alone, registers exactly the commands COMMAND_MODULES gives it
+    program = (
+        "import importlib, json; from lineagraph.cli.app import cli, COMMAND_MODULES\n"
+        "found = {}\n"
+        "for module in sorted(set(COMMAND_MODULES.values())):\n"
+        "    before = set(cli.commands)\n"
+        "    importlib.import_module('lineagraph.cli.' + module)\n"
+        "    found.update({name: module for name in set(cli.commands) - before})\n"
+        "print(json.dumps([found, COMMAND_MODULES]))")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    found, table = json.loads(done.stdout)
+    assert found == table
+
+
+def test_lineagraph_run_imports_only_the_commands_it_needs():
+    program = ("import sys; from lineagraph.cli import main\n"
+               "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+               "print(sorted(m for m in sys.modules if m.startswith('lineagraph.cli.')))")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == str(
+        ["lineagraph.cli.app", "lineagraph.cli.record", "lineagraph.cli.render"])
 
 
 @pytest.mark.parametrize("path", [p for p, _ in all_commands()], ids=" ".join)

@@ -22,8 +22,8 @@ import click
 from rich.markup import escape
 
 from ..errors import LineagraphError
-# the command modules register their commands on `cli` when imported
-from . import artifacts, browser, demo, lineage, maintenance, record, server, sessions  # noqa: F401
+# the command modules register their commands on `cli` when a command of theirs is asked
+# for (app.COMMAND_MODULES)
 from .app import cli
 from .render import err_console
 

@@ -3,6 +3,7 @@ reach the store: the per-invocation Context, ``open_store`` and the version opti
 
 from __future__ import annotations
 
+import importlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -87,7 +88,35 @@ def one_version(version):
     return None if version == "latest" else version
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Which module of lineagraph.cli registers each command (with @cli.command when imported).
+# A command's module is imported when the command runs or help lists it, so `lineagraph
+# run` does not import the others (a tenth of a second: rich's tables and syntax
+# highlighting, the importer, slicing, the demo). tests/test_cli.py checks the table.
+COMMAND_MODULES: dict[str, str] = {
+    "artifacts": "artifacts", "artifact": "artifacts", "value": "artifacts",
+    "browser": "browser", "demo": "demo",
+    "slice": "lineage", "lineage": "lineage", "impact": "lineage", "uses": "lineage",
+    "export": "lineage",
+    "info": "maintenance", "init": "maintenance", "import-lineapy": "maintenance",
+    "delete": "maintenance", "gc": "maintenance", "completion": "maintenance",
+    "neo4j": "server", "run": "record", "sessions": "sessions", "session": "sessions",
+}
+
+
+class LazyGroup(click.Group):
+    """The root group, importing a command's module when the command is asked for
+    (click's documented pattern for lazily loaded subcommands)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in self.commands and name in COMMAND_MODULES:
+            importlib.import_module(f"{__package__}.{COMMAND_MODULES[name]}")
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lineagraph")
 @click.option("--uri", envvar="NEO4J_URI", metavar="URI",
               help="Neo4j to use (bolt://, neo4j://, neo4j+s://...). [env: NEO4J_URI] "

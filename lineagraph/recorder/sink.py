@@ -85,6 +85,9 @@ class Sink:
         self.written = False  # the session, its execution and code were handed over
         # held by the writer while it uses the store, and by the store API between parts
         self.lock = threading.RLock()
+        # parts are checked (check_nodes) by one thread while the writer sends the part
+        # before: Python's work on a part overlaps Neo4j's on the previous one
+        self._checker: Optional[ThreadPoolExecutor] = None
         self._writer: Optional[ThreadPoolExecutor] = None
         self._last: Optional[Future] = None
         self._failed: Optional[BaseException] = None
@@ -152,13 +155,14 @@ class Sink:
         return artifact, why
 
     def end(self) -> None:
-        """The end of the recording: everything committed, the writer thread gone."""
+        """The end of the recording: everything committed, the writer threads gone."""
         try:
             self.flush()
         finally:
-            if self._writer is not None:
-                self._writer.shutdown(wait=True)
-                self._writer = None
+            for pool in (self._checker, self._writer):
+                if pool is not None:
+                    pool.shutdown(wait=True)
+            self._checker = self._writer = None
 
     def close(self) -> None:
         try:
@@ -184,10 +188,14 @@ class Sink:
         self.written = True
         return graph
 
-    def _submit(self, job: Callable, *args: Any) -> None:
+    def _submit(self, job: Callable, graph: Optional[SessionGraph], *args: Any) -> None:
+        """``job(checked, *args)`` on the writer thread, in order, where ``checked`` is
+        ``graph`` checked on the checker thread (a future; None for no graph)."""
         if self._writer is None:
+            self._checker = ThreadPoolExecutor(1, thread_name_prefix="lineagraph-checker")
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="lineagraph-writer")
-        self._last = self._writer.submit(self._guarded, job, *args)
+        checked = self._checker.submit(_checked, graph) if graph is not None else None
+        self._last = self._writer.submit(self._guarded, job, checked, *args)
 
     def _wait(self) -> Any:
         """Wait for the writer to finish what was submitted; its last job's result."""
@@ -212,9 +220,9 @@ class Sink:
                 f"the recording could not be stored: {type(err).__name__}: {err}")
             raise self._failed from err
 
-    def _buffer(self, graph: Optional[SessionGraph]) -> None:
-        if graph is not None:
-            graph.mark_checked(check_nodes(graph.nodes))
+    def _buffer(self, checked: Optional[Future]) -> None:
+        if checked is not None:
+            graph = checked.result()  # what the check refused is raised here
             # the session and execution go with the first part only (the writer's parts
             # are committed in order, and nothing is sent after one that failed)
             # fresh: the recorder made every node with a new id (a node it writes again,
@@ -222,14 +230,14 @@ class Sink:
             self.db.buffer_session(graph, head_stored=self._head_sent, fresh=True)
             self._head_sent = True
 
-    def _commit_part(self, graph: Optional[SessionGraph]) -> None:
-        self._buffer(graph)
+    def _commit_part(self, checked: Optional[Future]) -> None:
+        self._buffer(checked)
         self.db.commit()  # also what a refused save left pending; nothing pending: no-op
 
-    def _save_part(self, graph: Optional[SessionGraph], name: str, node_id: LineaID,
+    def _save_part(self, checked: Optional[Future], name: str, node_id: LineaID,
                    data: Optional[bytes], value_type: ValueType, date: datetime.datetime
                    ) -> Artifact:
-        self._buffer(graph)  # the nodes so far: one commit with the value and the artifact
+        self._buffer(checked)  # the nodes so far: one commit with the value and the artifact
         execution_id = self.session.execution_id
         if data is not None:
             info = self.db.blobs.put_bytes(data)
@@ -237,6 +245,12 @@ class Sink:
                 node_id=node_id, execution_id=execution_id, value=info.key,
                 value_type=value_type, start_time=date, end_time=date))
         return self.db.save_artifact(name, node_id, execution_id, date_created=date)
+
+
+def _checked(graph: SessionGraph) -> SessionGraph:
+    """The checker thread's job: the store's checks of a part's nodes, once."""
+    graph.mark_checked(check_nodes(graph.nodes))
+    return graph
 
 
 def _pickled(value: Any) -> tuple[Optional[bytes], Optional[str]]:

@@ -147,14 +147,15 @@ class StagedCommit:
         try:
             self._write("begin", lambda tx, stats: self._begin(tx, sorted(new), stats))
             self.staged = sorted(new)
-            staged_ids = self._stage_nodes([r for r in rows if r["session_id"] in new])
+            staged = self._stage_nodes([r for r in rows if r["session_id"] in new])
+            staged_ids = staged.keys()
             edges = edge_rows(rows)
             inner = [e for e in edges if e[0] in staged_ids and e[1] in staged_ids]
             written = 0
             for chunk in batches(inner, self.limit * EDGES_PER_NODE):
                 written += len(chunk)
                 self._write("edges", lambda tx, stats: write_edge_rows(
-                    tx, chunk, self.batch, stats), written)
+                    tx, chunk, self.batch, stats, staged), written)
             variables = {i: v for i, v in unit.variables.items() if i in staged_ids}
             for chunk in batches(list(variables.items()), self.limit):
                 self._write("variables", lambda tx, stats: write_variables(
@@ -167,7 +168,7 @@ class StagedCommit:
                 artifacts=unit.artifacts, next_versions=unit.next_versions,
                 variables={i: v for i, v in unit.variables.items() if i not in staged_ids})
             outer = [e for e in edges if not (e[0] in staged_ids and e[1] in staged_ids)]
-            self._publish(rest, rows, outer)
+            self._publish(rest, rows, outer, staged)
         except BaseException:
             self._abandon()
             raise
@@ -187,8 +188,9 @@ class StagedCommit:
             run_counted(tx, "store.begin_staged_sessions", stats, ids=new,
                         token=self.token, pid=os.getpid())
 
-    def _stage_nodes(self, rows: list[dict]) -> set[str]:
-        """Stage the nodes of the new sessions that are not stored; the ids staged. A
+    def _stage_nodes(self, rows: list[dict]) -> dict[str, str]:
+        """Stage the nodes of the new sessions that are not stored; the element id of
+        each node staged, by its id (the edges' writers match them by both). A
         node already stored (in another session) is left to the publishing transaction,
         which rewrites it: rewritten here, it would leave its session before the unit
         is published, and a failed unit would delete it."""
@@ -197,14 +199,16 @@ class StagedCommit:
                 tx, [r["id"] for r in rows], self.limit, CommitStats()))
             rows = [r for r in rows if r["id"] not in stored]
         written = 0
+        staged: dict[str, str] = {}
         for chunk in batches(rows, self.limit):
             written += len(chunk)
-            self._write("nodes", lambda tx, stats: write_node_rows(
+            staged.update(self._write("nodes", lambda tx, stats: write_node_rows(
                 tx, chunk, self.batch, stats, session_label="StagedSession",
-                assume_new=True), written)
-        return {r["id"] for r in rows}
+                assume_new=True), written))
+        return staged
 
-    def _publish(self, rest: Unit, rows: list[dict], outer: list[list]) -> None:
+    def _publish(self, rest: Unit, rows: list[dict], outer: list[list],
+                 staged: dict[str, str]) -> None:
         def work(tx, stats):
             published = run_counted(tx, "store.publish_staged_sessions", stats,
                                     ids=self.staged, token=self.token)
@@ -213,11 +217,12 @@ class StagedCommit:
                 raise LineagraphError(
                     f"session(s) {', '.join(lost)} were cleared by another process "
                     "writing them at the same time; nothing of this commit was stored")
-            check_references(tx, self.unit, rows, stats)
+            found = check_references(tx, self.unit, rows, stats)
             fresh = new_artifacts(tx, rest, stats, self.retried)
             write_head(tx, rest, stats)
-            write_node_rows(tx, [rest.rows[i] for i in rest.nodes], self.batch, stats)
-            write_edge_rows(tx, outer, self.batch, stats)
+            written = write_node_rows(tx, [rest.rows[i] for i in rest.nodes], self.batch,
+                                      stats)
+            write_edge_rows(tx, outer, self.batch, stats, {**staged, **found, **written})
             write_variables(tx, rest.variables, stats)
             write_tail(tx, rest, fresh, stats, self.retried)
 

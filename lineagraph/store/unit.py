@@ -183,8 +183,9 @@ def check_blobs_present(blobs: BlobStore, unit: Unit) -> None:
             )
 
 
-def check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> None:
-    """Refuse the unit if anything it points at is neither in it nor in the store."""
+def check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> dict[str, str]:
+    """Refuse the unit if anything it points at is neither in it nor in the store;
+    return the element ids of the stored nodes it points at (for write_edge_rows)."""
     executions = {c.execution_id for c in unit.contexts.values()}
     executions |= {a.execution_id for a in unit.artifacts.values()}
     executions |= {a.execution_id for a, _ in unit.next_versions}
@@ -213,7 +214,10 @@ def check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> No
         wanted.setdefault(artifact.node_id, f"artifact {artifact.name!r}")
     for value, _ in unit.node_values.values():
         wanted.setdefault(value.node_id, "a node value")
-    missing = _missing(tx, "store.missing_node_ids", set(wanted) - set(unit.nodes), stats)
+    outside = set(wanted) - set(unit.nodes)
+    found = {r["id"]: r["element_id"] for r in run_counted(
+        tx, "store.stored_node_element_ids", stats, ids=sorted(outside))} if outside else {}
+    missing = outside - found.keys()
     if missing:
         sample = sorted(missing)[:5]
         detail = "; ".join(f"{m!r} (needed by {wanted[m]})" for m in sample)
@@ -221,6 +225,7 @@ def check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> No
             f"{len(missing)} referenced node(s) are neither in this commit nor in the "
             f"store: {detail}; nothing was stored"
         )
+    return found
 
 
 
@@ -283,34 +288,50 @@ def stored_node_ids(tx, ids: list[str], batch: int, stats: CommitStats) -> set[s
 
 def write_node_rows(tx, rows: list[dict], batch: int, stats: CommitStats,
                     session_label: str = "Session", assume_new: bool = False,
-                    fresh: set[str] | frozenset = frozenset()) -> None:
+                    fresh: set[str] | frozenset = frozenset()) -> dict[str, str]:
     """Nodes already stored are rewritten (MERGE); the others, most of a new session, are
     created, which is cheaper (benchmarks/run.py); the constraint still refuses
     duplicates. With ``assume_new`` none is looked up: all are created (a session not
     stored yet, whose first attempt the constraint refuses if one of its ids is taken);
-    nor are those in ``fresh``."""
+    nor are those in ``fresh``. Returns the element id of each node written."""
     stored = set() if assume_new else stored_node_ids(
         tx, [r["id"] for r in rows if r["id"] not in fresh], batch, stats)
+    element_ids: dict[str, str] = {}
     for chunk in batches([r for r in rows if r["id"] in stored], batch):
-        written = run_counted(tx, "store.write_nodes", stats, rows=[
+        record = run_counted(tx, "store.write_nodes", stats, rows=[
             {k: r[k] for k in ("id", "session_id", "label", "props", "location")}
-            for r in chunk], dependency_types=DEPENDENCY_TYPES)[0]["written"]
-        _check_written(written, len(chunk), "nodes")
+            for r in chunk], dependency_types=DEPENDENCY_TYPES)[0]
+        _check_written(record["written"], len(chunk), "nodes")
+        element_ids.update(record["element_ids"])
     for query, params in new_node_statements([r for r in rows if r["id"] not in stored],
                                              batch, session_label):
-        _check_written(run_counted(tx, query, stats, **params)[0]["written"], len(params["rows"]),
-                       "nodes")
+        record = run_counted(tx, query, stats, **params)[0]
+        _check_written(record["written"], len(params["rows"]), "nodes")
+        element_ids.update(record["element_ids"])
     stats.nodes += len(rows)
+    return element_ids
 
 
-def write_edge_rows(tx, edges: list[list], batch: int, stats: CommitStats) -> None:
-    """Dependency edges as ``[src, dst, type, props]`` lists."""
-    query = queries()["store.write_edges"]
-    for chunk in batches(edges, batch):
-        # a MATCH that found no endpoint writes fewer: never store a partial graph
-        _check_written(run_counted(tx, query, stats, rows=chunk)[0]["written"], len(chunk),
-                       "dependency edges")
-        stats.edges += len(chunk)
+def write_edge_rows(tx, edges: list[list], batch: int, stats: CommitStats,
+                    element_ids: dict[str, str] | None = None) -> None:
+    """Dependency edges as ``[src, dst, type, props]`` lists; those whose two ends are in
+    ``element_ids`` (nodes this commit wrote or found) are matched by element id."""
+    known = element_ids or {}
+    by_element, by_id = [], []
+    for edge in edges:
+        src, dst = known.get(edge[0]), known.get(edge[1])
+        if src is not None and dst is not None:
+            by_element.append([src, dst, edge[2], edge[3], edge[0], edge[1]])
+        else:
+            by_id.append(edge)
+    for name, group in (("store.write_edges_by_element_id", by_element),
+                        ("store.write_edges", by_id)):
+        query = queries()[name]
+        for chunk in batches(group, batch):
+            # a MATCH that found no endpoint writes fewer: never store a partial graph
+            _check_written(run_counted(tx, query, stats, rows=chunk)[0]["written"],
+                           len(chunk), "dependency edges")
+            stats.edges += len(chunk)
 
 
 def write_variables(tx, variables: dict[str, list[str]], stats: CommitStats) -> None:
@@ -340,10 +361,11 @@ def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
     after the constraint refused such an attempt)."""
     complete_captions(unit.rows)
     rows = [unit.rows[i] for i in unit.nodes]
-    check_references(tx, unit, rows, stats)
+    found = check_references(tx, unit, rows, stats)
     new = new_artifacts(tx, unit, stats, retried)
     write_head(tx, unit, stats)
-    write_node_rows(tx, rows, batch, stats, fresh=unit.fresh if trust_fresh else frozenset())
-    write_edge_rows(tx, edge_rows(rows), batch, stats)
+    written = write_node_rows(tx, rows, batch, stats,
+                              fresh=unit.fresh if trust_fresh else frozenset())
+    write_edge_rows(tx, edge_rows(rows), batch, stats, {**found, **written})
     write_variables(tx, unit.variables, stats)
     write_tail(tx, unit, new, stats, retried)
