@@ -113,7 +113,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
     return times
 
 
-FLOOR_SHAPES = ("maps", "lists")
+FLOOR_SHAPES = ("maps", "lists", "elements")
 
 
 def floor_write(driver: neo4j.Driver, database: str | None, session: dict[str, Any],
@@ -147,9 +147,10 @@ def floor_write(driver: neo4j.Driver, database: str | None, session: dict[str, A
         for r in chunk:
             by_label.setdefault(r["label"], []).append(
                 [r["props"], r["location"] and r["location"]["position"]])
+        name = ("benchmarks.floor_nodes_elements" if shape == "elements"
+                else "benchmarks.floor_nodes_lists")
         for label, group in by_label.items():
-            query = q["benchmarks.floor_nodes_lists"].naming("FloorLabel", label,
-                                                               NODE_LABELS.values())
+            query = q[name].naming("FloorLabel", label, NODE_LABELS.values())
             for start in range(0, len(group), batch):
                 yield query, group[start:start + batch]
 
@@ -158,20 +159,29 @@ def floor_write(driver: neo4j.Driver, database: str | None, session: dict[str, A
         edge_query = q["benchmarks.floor_edges"]
     else:
         edges = [[r["id"], e["dst"], e["type"], e["props"]] for r in rows for e in r["edges"]]
-        edge_query = q["benchmarks.floor_edges_lists"]
+        edge_query = q["benchmarks.floor_edges_elements" if shape == "elements"
+                       else "benchmarks.floor_edges_lists"]
     node_chunks = [rows[i:i + per_transaction] for i in range(0, len(rows), per_transaction)]
     edge_step = 2 * per_transaction
-    edge_chunks = [edges[i:i + edge_step] for i in range(0, len(edges), edge_step)]
+    element_ids: dict[str, str] = {}  # shape `elements`: what the node statements returned
 
     started = time.perf_counter()
     with driver.session(database=database) as s:
         for index, chunk in enumerate(node_chunks):
-            def nodes_tx(tx: neo4j.ManagedTransaction, chunk=chunk, first=index == 0) -> None:
+            def nodes_tx(tx: neo4j.ManagedTransaction, chunk=chunk, first=index == 0) -> dict:
                 if first:
                     tx.run(q["benchmarks.floor_head"].text, head).consume()
+                found: dict[str, str] = {}
                 for query, part in node_statements(chunk):
-                    tx.run(query.text, rows=part, session_id=sid, code_id=code.id).consume()
-            s.execute_write(nodes_tx)
+                    result = tx.run(query.text, rows=part, session_id=sid, code_id=code.id)
+                    if shape == "elements":
+                        found.update(result.single()["element_ids"])
+                    result.consume()
+                return found
+            element_ids.update(s.execute_write(nodes_tx))
+        if shape == "elements":  # the edges' ends by element id, timed as ours are
+            edges = [[element_ids[e[0]], element_ids[e[1]], e[2], e[3]] for e in edges]
+        edge_chunks = [edges[i:i + edge_step] for i in range(0, len(edges), edge_step)]
         for index, chunk in enumerate(edge_chunks or [[]]):
             def edges_tx(tx: neo4j.ManagedTransaction, chunk=chunk,
                          last=index == max(len(edge_chunks) - 1, 0)) -> None:
@@ -219,16 +229,31 @@ def profile(db: GraphLineaDB, base: dict[str, Any]) -> dict:
             tx.run(queries()["store.write_source_code"].text, rows=[{
                 "id": m["code"].id, "props": {"id": m["code"].id, "code": "",
                                               "path": "/x.py"}}]).consume()
+            known: dict[str, str] = {}  # element ids the node statement returned
             for name, params in cases:
                 query = queries()[name] if isinstance(name, str) else name
                 name = query.name
                 result = tx.run("PROFILE " + query.text, params)
-                n = len(list(result))
+                records = list(result)
+                for record in records:
+                    known.update(record.data().get("element_ids") or [])
                 plan = result.consume().profile
-                out[name] = {"db_hits": _hits(plan), "rows": n, "plan": _plan_lines(plan),
+                out[name] = {"db_hits": _hits(plan), "rows": len(records),
+                             "plan": _plan_lines(plan),
                              "params": {k: (len(v) if isinstance(v, list) else v)
                                         for k, v in params.items()
                                         if k != "dependency_types"}}
+                if name == edges[0].name and known:
+                    # the same edges as the commit sends them: ends by element id
+                    by_element = [[known[e[0]], known[e[1]], e[2], e[3], e[0], e[1]]
+                                  for e in edges[1]["rows"] if e[0] in known and e[1] in known]
+                    query = queries()["store.write_edges_by_element_id"]
+                    result = tx.run("PROFILE " + query.text, rows=by_element)
+                    n = len(list(result))
+                    plan = result.consume().profile
+                    out[query.name] = {"db_hits": _hits(plan), "rows": n,
+                                       "plan": _plan_lines(plan),
+                                       "params": {"rows": len(by_element)}}
         finally:
             tx.rollback()
     return out
@@ -572,15 +597,18 @@ def build_tables(results: dict[int, dict], args: argparse.Namespace) -> list[dic
         shapes = r["ours"].get("floor_shapes") or {}
         rows.append([f"{size:,}"] + [fmt_s(med(shapes.get(s))) for s in FLOOR_SHAPES] + [
             fmt_x(ratio(med(shapes.get("lists")), med(shapes.get("maps")))),
-            fmt_x(ratio(med(r["ours"]["commit"]), med(shapes.get("lists"))))])
+            fmt_x(ratio(med(shapes.get("elements")), med(shapes.get("lists")))),
+            fmt_x(ratio(med(r["ours"]["commit"]), med(shapes.get("elements"))))])
     tables.append({
         "title": "Floor shapes",
-        "note": ("The floor's two shapes, each run once per repeat after our commit: "
+        "note": ("The floor's three shapes, each run once per repeat after our commit: "
                  "`maps` writes every node type in one statement with a dynamic label "
                  "(`$(row.label)`) and rows as maps; `lists` one statement per type label, "
-                 "the label written into the query, rows as lists (the shape our commit "
-                 "uses). Medians."),
-        "header": ["nodes", "maps", "lists", "lists / maps", "our commit / lists"],
+                 "the label written into the query, rows as lists; `elements` is `lists` "
+                 "with the edges' ends found by the element ids the node statements "
+                 "returned (the shape our commit uses). Medians."),
+        "header": ["nodes", "maps", "lists", "elements", "lists / maps", "elements / lists",
+                   "our commit / elements"],
         "rows": rows,
     })
     rows = []

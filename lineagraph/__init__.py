@@ -7,38 +7,50 @@ models below are what a session is written with, by hand (``write_session`` of a
 
 __version__ = "0.1.0"
 
-from . import _driver  # noqa: E402,F401  (first: the driver without NumPy and pandas)
+import importlib
+from typing import TYPE_CHECKING
 
-from .errors import (  # noqa: E402
-    CorruptBlobError,
-    DuplicateError,
-    LineagraphError,
-    NotFoundError,
-    StoreUnavailableError,
-)
-from .models import (  # noqa: E402
-    Artifact,
-    CallNode,
-    ElseNode,
-    Execution,
-    GlobalNode,
-    IfNode,
-    ImportNode,
-    JupyterCell,
-    KeywordArgument,
-    LiteralNode,
-    LookupNode,
-    MutateNode,
-    NodeValue,
-    PositionalArgument,
-    SessionContext,
-    SessionGraph,
-    SessionType,
-    SourceCode,
-    SourceLocation,
-)
-from .store import CommitStats, GraphLineaDB, SessionWrite, parse_artifact_version  # noqa: E402
-from .recorder.api import artifact_store, db, delete, file_system, get, save  # noqa: E402
+# What ``lineagraph`` offers, by the module that defines it, imported on first use (PEP
+# 562): ``import lineagraph`` and the modules that need none of it (``lineagraph run``'s
+# preparation, the CLI's help) stay light; the store's modules import the Neo4j driver
+# through lineagraph._driver, without NumPy and pandas.
+_EXPORTS = {
+    **dict.fromkeys(["GraphLineaDB", "CommitStats", "SessionWrite", "parse_artifact_version"],
+                    "store"),
+    **dict.fromkeys(["SessionGraph", "SessionContext", "SessionType", "Execution", "SourceCode",
+                     "SourceLocation", "JupyterCell", "ImportNode", "CallNode",
+                     "PositionalArgument", "KeywordArgument", "LiteralNode", "LookupNode",
+                     "MutateNode", "GlobalNode", "IfNode", "ElseNode", "NodeValue",
+                     "Artifact"], "models"),
+    **dict.fromkeys(["LineagraphError", "NotFoundError", "DuplicateError", "CorruptBlobError",
+                     "StoreUnavailableError"], "errors"),
+    **dict.fromkeys(["save", "get", "delete", "artifact_store", "file_system", "db"],
+                    "recorder.api"),
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lineagraph' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # what the names are, for type checkers and editors
+    from .errors import (CorruptBlobError, DuplicateError, LineagraphError, NotFoundError,
+                         StoreUnavailableError)
+    from .models import (Artifact, CallNode, ElseNode, Execution, GlobalNode, IfNode,
+                         ImportNode, JupyterCell, KeywordArgument, LiteralNode, LookupNode,
+                         MutateNode, NodeValue, PositionalArgument, SessionContext,
+                         SessionGraph, SessionType, SourceCode, SourceLocation)
+    from .recorder.api import artifact_store, db, delete, file_system, get, save
+    from .store import CommitStats, GraphLineaDB, SessionWrite, parse_artifact_version
 
 __all__ = [
     "GraphLineaDB",

@@ -13,7 +13,9 @@ can run again, or be interrupted, harmlessly.
 from __future__ import annotations
 
 import datetime
+import re
 
+from . import _driver  # noqa: F401  (first: the driver without NumPy and pandas)
 import neo4j
 
 from .errors import LineagraphError, SchemaVersionError, StoreUnavailableError
@@ -56,12 +58,14 @@ def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
                 f"this store has schema version {found}, newer than this lineagraph "
                 f"understands ({SCHEMA_VERSION}): upgrade lineagraph"
             )
+        creates = [q for q in queries().namespace("schema")
+                   if q.name.startswith("schema.") and q.text.lstrip().upper().startswith("CREATE ")]
+        if found == SCHEMA_VERSION and set(map(_created_name, creates)) <= set(
+                read_value(driver, database, "schema.schema_names")):
+            return SCHEMA_VERSION  # all there: one read instead of a write per statement
         # Schema statements cannot share a transaction with writes: run each on its own.
-        for query in queries().namespace("schema"):
-            if query.name.startswith("schema.") and query.text.lstrip().upper().startswith(
-                "CREATE "
-            ):
-                write(driver, database, query.name)
+        for query in creates:
+            write(driver, database, query.name)
         if found is None or found < 2:
             add_captions(driver, database)
         write(driver, database, "schema.record_version", version=SCHEMA_VERSION,
@@ -69,6 +73,17 @@ def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
     except StoreUnavailableError as err:  # keeps its type: refused credentials stay so
         raise type(err)(f"cannot apply the schema: {err}") from None
     return SCHEMA_VERSION
+
+
+_CREATED = re.compile(r"CREATE\s+(?:CONSTRAINT|INDEX)\s+(\w+)\s+IF NOT EXISTS", re.I)
+
+
+def _created_name(query) -> str:
+    """The index or constraint a schema statement creates, by its name."""
+    found = _CREATED.search(query.text)
+    if found is None:  # a statement that names nothing: ensure_schema applies them all
+        return f"<{query.name} names nothing>"
+    return found.group(1)
 
 
 def add_captions(driver: neo4j.Driver, database: str | None = None) -> int:

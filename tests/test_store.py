@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 
@@ -14,9 +15,12 @@ from lineagraph.models import (
     Artifact,
     CallNode,
     ImportNode,
+    KeywordArgument,
     LiteralNode,
+    LookupNode,
     NodeValue,
     PositionalArgument,
+    SessionGraph,
     SessionType,
 )
 from lineagraph.schema import SCHEMA_VERSION, read_schema_version
@@ -431,6 +435,24 @@ def test_schema_is_idempotent_and_versioned(store, driver, neo4j_settings):
     assert read_schema_version(driver, db) == SCHEMA_VERSION
 
 
+@pytest.mark.parametrize("dropped", ["INDEX lineagraph_located_in_lineno",
+                                     "CONSTRAINT lineagraph_source_code_id"])
+def test_ensure_schema_writes_nothing_when_all_is_there_and_restores_what_is_missing(
+        store, driver, neo4j_settings, dropped):
+    db = neo4j_settings.database
+    names = "SHOW INDEXES YIELD name RETURN collect(name) AS n"
+    applied = "MATCH (m:LineagraphSchema) RETURN m.applied_at AS n"
+    complete = count(driver, db, names)
+    stamp = count(driver, db, applied)
+    assert store.ensure_schema() == SCHEMA_VERSION
+    assert count(driver, db, applied) == stamp  # nothing missing: nothing written
+    driver.execute_query(f"DROP {dropped}", database_=db)
+    assert dropped.split()[1] not in count(driver, db, names)
+    assert store.ensure_schema() == SCHEMA_VERSION
+    assert sorted(count(driver, db, names)) == sorted(complete)
+    assert count(driver, db, applied) != stamp
+
+
 def test_a_store_from_a_newer_release_is_refused(store, driver, neo4j_settings):
     driver.execute_query("MATCH (m:LineagraphSchema) SET m.version = 99",
                          database_=neo4j_settings.database)
@@ -496,6 +518,23 @@ def test_strings_utf8_cannot_hold_are_refused_naming_the_node(store):
     store.write_context(session())
     with pytest.raises(ValueError, match="node 'bad' contains '\\\\ud800'"):
         store.write_node(LiteralNode(id="bad", session_id="sess-1", value="x\ud800"))
+    assert store.commit().nodes == 0
+
+
+@pytest.mark.parametrize("bad", ["value", "keyword", "node id", "dependency"])
+def test_a_session_graph_with_such_a_string_is_refused_naming_the_node(store, bad):
+    # write_session checks all its rows at once (validate._text_ok), then names the node
+    lit = LiteralNode(id="lit", session_id="sess-1", value="x\ud800" if bad == "value" else 1)
+    fn = LookupNode(id="fn" + ("\udc80" if bad == "node id" else ""), session_id="sess-1",
+                    name="f")
+    call = CallNode(id="call", session_id="sess-1", function_id=fn.id,
+                    keyword_args=[KeywordArgument(key="k\udc80" if bad == "keyword" else "k",
+                                                  value=lit.id)],
+                    implicit_dependencies=["lit\ud800"] if bad == "dependency" else [])
+    graph = SessionGraph(context=session(), execution=execution(), nodes=[lit, fn, call])
+    offender = {"value": "lit", "keyword": "call", "node id": fn.id, "dependency": "call"}[bad]
+    with pytest.raises(ValueError, match=re.escape(f"node {offender!r} contains")):
+        store.write_session(graph)
     assert store.commit().nodes == 0
 
 

@@ -3,6 +3,13 @@
 MATCH (m:LineagraphSchema {name: 'lineagraph'})
 RETURN m.version AS version;
 
+// name: schema_names
+// The names of the indexes this store has (a uniqueness constraint's index has the
+// constraint's name): ensure_schema creates nothing when every one of ours is there.
+// Returns: names.
+SHOW INDEXES YIELD name
+RETURN collect(name) AS names;
+
 // name: record_version
 // Records the schema version applied. Parameters: $version, $applied_at.
 MERGE (m:LineagraphSchema {name: 'lineagraph'})

@@ -8,16 +8,12 @@ broken script leaves nothing behind; the store is checked before anything runs.
 
 from __future__ import annotations
 
-import ast
 import builtins
-import contextlib
 import datetime
-import gc
 import os
 import platform
 import sys
 import time
-import traceback
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +24,8 @@ from ..errors import LineagraphError
 from ..models import Execution, SessionContext, SessionType, SourceCode, get_new_id
 from . import api, files
 from .common import strip_recorder_frames
-from .rewrite import HOOKS, rewrite
+from .prepare import Prepared, prepare
+from .rewrite import HOOKS
 from .sink import Sink
 from .tracer import Recorder
 
@@ -42,41 +39,16 @@ class RunResult:
     seconds: float = 0.0
 
 
-class ScriptError(Exception):
-    """The script cannot be read or parsed; ``exit_code`` is Python's."""
-
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def load(script: str) -> tuple[Path, str, ast.Module]:
-    path = Path(script)
-    try:
-        source = path.read_bytes()
-    except OSError as err:
-        raise ScriptError(f"{Path(sys.executable).name}: can't open file "
-                          f"{str(path.absolute())!r}: [Errno {err.errno}] {err.strerror}", 2)
-    try:
-        tree = ast.parse(source, filename=str(path))
-        text = source.decode("utf-8") if not source.startswith(b"\xef\xbb\xbf") \
-            else source[3:].decode("utf-8")
-    except (SyntaxError, ValueError, UnicodeDecodeError) as err:
-        raise ScriptError("".join(traceback.format_exception_only(type(err), err)), 1)
-    return path, text, tree
-
-
 def run(script: str, args: list[str], db, quiet: bool = False,
-        loaded: Optional[tuple[Path, str, ast.Module]] = None) -> RunResult:
-    """Record ``script`` into ``db`` (a GraphLineaDB); return what happened. ``loaded``:
-    what ``load(script)`` returned, when the caller loaded it already (parsing a long
-    script again cost a tenth of a second)."""
+        prepared: Optional[Prepared] = None) -> RunResult:
+    """Record ``script`` into ``db`` (a GraphLineaDB); return what happened. ``prepared``:
+    the script prepared already (``lineagraph run`` prepares it while it imports the
+    store: prepare.Preparation); ScriptError when it cannot be read or parsed."""
     started = time.perf_counter()
-    with _collector_paused():  # no program runs yet: the cyclic collector has nothing to do
-        path, source, tree = loaded or load(script)
-        new_tree, sites = rewrite(tree, source)
-        code_obj = _compiled(new_tree, path)
-        del new_tree, tree, loaded
+    prepared = prepared or prepare(script)
+    path, source, code_obj, sites = (prepared.path, prepared.source, prepared.code,
+                                     prepared.sites)
+    del prepared
 
     session_id, execution_id = get_new_id(), get_new_id()
     now = datetime.datetime.now()
@@ -137,29 +109,6 @@ def run(script: str, args: list[str], db, quiet: bool = False,
               f"{result.artifacts} artifacts saved) in {result.seconds:.2f} s",
               file=sys.stderr)
     return result
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Python's cyclic collector off (when it was on): rewriting a long script makes
-    ~100,000 AST nodes, and the collections they trigger were a third of its time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _compiled(tree: ast.Module, path: Path):
-    """The rewritten tree compiled. The rewriter locates every node it makes (``hook``,
-    ``_located``), so the whole-tree ``ast.fix_missing_locations`` walk runs only when
-    compile finds a node without a location (it refuses those)."""
-    try:
-        return compile(tree, str(path), "exec")
-    except (TypeError, ValueError):
-        return compile(ast.fix_missing_locations(tree), str(path), "exec")
 
 
 def _swap(module, path: Path, args: list[str]) -> dict:

@@ -5,9 +5,10 @@ public methods. The session's nodes and assigned variables are kept here and rea
 store as :class:`~lineagraph.models.SessionGraph` parts (``buffer_session``), each
 committed on its own:
 
-- every ``flush_nodes`` nodes, by a writer thread, while the program goes on running
-  (Neo4j writes one part while Python records the next: on a long script that halves
-  the wall time);
+- every ``flush_nodes`` nodes (the first part after ``FIRST_PART``), by a writer
+  thread, while the program goes on running (Neo4j writes one part while Python records
+  the next: on a long script that halves the wall time); a checker thread runs the
+  store's checks on each part while the writer sends the one before;
 - at each ``save``, together with the value and the artifact (one commit), which the
   program waits for: the save is durable when it returns;
 - at the end of the run.
@@ -67,6 +68,8 @@ def open_store(settings=None, home=None):
 # nodes per background commit: big enough that a round trip is not paid per statement,
 # small enough that the writer starts early and a commit's transaction state stays small
 FLUSH_NODES = 2000
+# the first part is sent sooner: Neo4j starts writing while the program records the rest
+FIRST_PART = 500
 
 
 class Sink:
@@ -75,6 +78,7 @@ class Sink:
     def __init__(self, db, flush_nodes: Optional[int] = None):
         self.db = db
         self.flush_nodes = flush_nodes or FLUSH_NODES
+        self._part_nodes = min(FIRST_PART, self.flush_nodes)  # nodes of the next part
         self.nodes = 0
         self.artifacts = 0
         self.session: Optional[SessionContext] = None
@@ -109,7 +113,8 @@ class Sink:
     def node(self, node: BaseNode) -> None:
         self.pending.append(node)
         self.nodes += 1
-        if len(self.pending) >= self.flush_nodes:
+        if len(self.pending) >= self._part_nodes:
+            self._part_nodes = self.flush_nodes
             if self._failed is None:
                 self._submit(self._commit_part, self._take())
             else:  # never sent after a part that failed (the next save says why)

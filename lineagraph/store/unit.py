@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .. import _driver  # noqa: F401  (first: the driver without NumPy and pandas)
 import neo4j
 
 from ..blobs import BlobInfo, BlobStore

@@ -2,9 +2,10 @@
 // written by minimal hand-written CREATE-only UNWIND statements (no MERGE, no checks,
 // no rewrite of existing nodes), under labels of their own so they never meet the
 // store's data. Labels and relationship types in $rows come from lineagraph.mapping.
-// Two shapes, measured side by side ("Floor shapes" in BENCHMARKS.md): `maps` (one
-// statement for every label, rows as maps, the label dynamic) and `lists` (one
-// statement per type label, written into the query, rows as lists); the faster is the
+// Three shapes, measured side by side ("Floor shapes" in BENCHMARKS.md): `maps` (one
+// statement for every label, rows as maps, the label dynamic), `lists` (one statement
+// per type label, written into the query, rows as lists) and `elements` (`lists` whose
+// edges find their ends by element id, as the store's commit does); the fastest is the
 // floor. Both write at most as many nodes per transaction as the store does
 // (LINEAGRAPH_TRANSACTION_NODES), so that neither depends on the server's heap.
 
@@ -64,6 +65,33 @@ SET l = row[1];
 UNWIND $rows AS row
 MATCH (a:BenchFloorNode {id: row[0]})
 MATCH (b:BenchFloorNode {id: row[1]})
+CREATE (a)-[r:$(row[2])]->(b)
+SET r = row[3];
+
+// name: floor_nodes_elements
+// Shape `elements`: floor_nodes_lists returning each node's element id, by which
+// floor_edges_elements then finds it (no index seek). Parameters: as floor_nodes_lists.
+// Returns: element_ids [[id, element id]].
+MATCH (s:BenchFloorSession {id: $session_id})
+MATCH (c:BenchFloorCode {id: $code_id})
+UNWIND $rows AS row
+CREATE (n:BenchFloorNode:FloorLabel)
+SET n = row[0]
+CREATE (n)-[:IN_SESSION]->(s)
+WITH n, c, row
+CALL (n, c, row) {
+  WITH n, c, row WHERE row[1] IS NOT NULL
+  CREATE (n)-[l:LOCATED_IN]->(c)
+  SET l = row[1]
+}
+RETURN collect([row[0].id, elementId(n)]) AS element_ids;
+
+// name: floor_edges_elements
+// Shape `elements`: dependency relationships between nodes found by element id.
+// Parameters: $rows [[src element id, dst element id, type, props]].
+UNWIND $rows AS row
+MATCH (a) WHERE elementId(a) = row[0]
+MATCH (b) WHERE elementId(b) = row[1]
 CREATE (a)-[r:$(row[2])]->(b)
 SET r = row[3];
 
