@@ -8,6 +8,7 @@ models below are what a session is written with, by hand (``write_session`` of a
 __version__ = "0.1.0"
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING
 
 # What ``lineagraph`` offers, by the module that defines it, imported on first use (PEP
@@ -32,6 +33,9 @@ _EXPORTS = {
 def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
+        # a submodule, as an eager package had them all after `import lineagraph`
+        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
+            return importlib.import_module(f".{name}", __name__)
         raise AttributeError(f"module 'lineagraph' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value

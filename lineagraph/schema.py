@@ -3,7 +3,10 @@
 The statements live in ``cypher/schema/constraints.cypher``; ``ensure_schema`` applies
 them in order (each is ``IF NOT EXISTS``) and records ``SCHEMA_VERSION`` in a single
 ``(:LineagraphSchema {name: 'lineagraph'})`` node, so a later release can tell which
-migrations a store needs. It is an explicit step, never run by a constructor.
+migrations a store needs. A store at this version that has every index and constraint
+the statements name is left as it is, after one read (``schema.schema_names``); the
+recorder opens the store this way at each ``lineagraph run``. It is an explicit step,
+never run by a constructor.
 
 Migrations: a store below version 2 gets its captions (``add_captions``), computed by
 the same functions the store writes them with; it only touches what lacks one, so it

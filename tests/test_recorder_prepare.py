@@ -4,6 +4,7 @@ process would have made itself, errors included. No database is involved here.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -84,3 +85,17 @@ def test_no_fork_beside_another_thread():
     finally:
         stop.set()
         other.join()
+
+
+@linux_only
+def test_a_preparation_given_up_leaves_no_child_behind(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(SCRIPT * 200)  # an answer larger than a pipe holds: the child waits
+    preparation = prep.Preparation(str(script), fork=True)
+    pid = preparation._pid
+    assert pid is not None
+    preparation.close()
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left
+        os.waitpid(pid, os.WNOHANG)
+    preparation.close()  # twice is harmless
+    _same(preparation.result(), prep.prepare(str(script)))  # and it still answers

@@ -15,9 +15,10 @@ from recorder_helpers import store_env, record
 def _both(tmp_path, source: str, env: dict, *args: str):
     script = tmp_path / "prog.py"
     script.write_text(textwrap.dedent(source))
-    plain = subprocess.run([sys.executable, str(script), *args], cwd=tmp_path,
+    # by a relative name, as a person types it: Python makes __file__ absolute, not argv
+    plain = subprocess.run([sys.executable, script.name, *args], cwd=tmp_path,
                            capture_output=True, text=True, env=env, timeout=120)
-    recorded = subprocess.run([sys.executable, "-m", "lineagraph", "run", str(script), *args],
+    recorded = subprocess.run([sys.executable, "-m", "lineagraph", "run", script.name, *args],
                               cwd=tmp_path, capture_output=True, text=True, env=env,
                               timeout=300)
     return plain, recorded
@@ -48,6 +49,29 @@ def test_the_recorder_imports_no_library_the_program_does_not(
     """, env)
     assert recorded.returncode == plain.returncode == 0, recorded.stderr
     assert recorded.stdout == plain.stdout == "[[1, 2, 3], {'k': 3}, (4, [5])] []\n"
+
+
+@pytest.mark.parametrize("source", [
+    # the docstring is __doc__, annotations are evaluated (no __future__ of lineagraph's)
+    '"""My tool."""\nx: int = 1\nprint(repr(__doc__), __annotations__)\n',
+    # a docstring, then future imports: still first once recorded
+    '"""Doc."""\nfrom __future__ import annotations\nfrom __future__ import division\n'
+    'def f(a: Later) -> None: pass\nprint(__doc__, f.__annotations__, annotations.optional)\n',
+    # __file__ is absolute, argv[0] as given, tracebacks name the absolute path
+    'import sys\nprint(__file__ == __import__("os").path.abspath(sys.argv[0]), sys.argv[0])\n'
+    'raise ValueError("from the program")\n',
+    # only the compiler refuses this one (it parses): Python's own message and exit code
+    "for i in range(2):\n    pass\nbreak\n",
+], ids=["docstring", "future", "file", "compile-error"])
+def test_what_python_sets_up_for_a_script_is_the_same_recorded(
+        empty_db, neo4j_settings, tmp_path, source):
+    env = store_env(neo4j_settings, tmp_path)
+    plain, recorded = _both(tmp_path, source, env)
+    assert recorded.returncode == plain.returncode
+    assert recorded.stdout == plain.stdout
+    ours = [line for line in recorded.stderr.splitlines(keepends=True)
+            if not line.startswith("lineagraph: recorded session")]
+    assert "".join(ours) == plain.stderr
 
 
 def test_a_program_that_raises_shows_its_own_traceback_and_keeps_its_recording(

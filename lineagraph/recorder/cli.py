@@ -37,16 +37,16 @@ def run_command(obj, quiet: bool, output: Optional[Path], script: str, args: tup
 
     # the script is read, rewritten and compiled in a child process while this one
     # imports the store (prepare.py): two cores, half the wait for a long script
-    preparation = Preparation(script)
-    from .runner import run
-    from .sink import open_store
+    with Preparation(script) as preparation:  # a child left running is reaped
+        from .runner import run
+        from .sink import open_store
 
-    try:
-        # Python's own message and exit code, before the store is touched
-        prepared = preparation.result()
-    except ScriptError as err:
-        click.echo(str(err).rstrip("\n"), err=True)
-        sys.exit(err.exit_code)
+        try:
+            # Python's own message and exit code, before the store is touched
+            prepared = preparation.result()
+        except ScriptError as err:
+            click.echo(str(err).rstrip("\n"), err=True)
+            sys.exit(err.exit_code)
     settings = obj.settings() if hasattr(obj, "settings") else None
     db = open_store(settings, getattr(obj, "home", None))  # unreachable: one-line error, exit 3
     try:

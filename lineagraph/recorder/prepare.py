@@ -20,6 +20,7 @@ import dataclasses
 import gc
 import marshal
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -49,13 +50,15 @@ class Prepared:
 
 
 def load(script: str) -> tuple[Path, str, ast.Module]:
-    """The script's path, text and AST; ScriptError as ``python script.py`` says it."""
-    path = Path(script)
+    """The script's absolute path (Python's ``__file__`` and code file name for a
+    script, symbolic links kept), text and AST; ScriptError as ``python script.py``
+    says it."""
+    path = Path(os.path.abspath(script))
     try:
         source = path.read_bytes()
     except OSError as err:
         raise ScriptError(f"{Path(sys.executable).name}: can't open file "
-                          f"{str(path.absolute())!r}: [Errno {err.errno}] {err.strerror}", 2)
+                          f"{str(path)!r}: [Errno {err.errno}] {err.strerror}", 2)
     try:
         tree = ast.parse(source, filename=str(path))
         text = source.decode("utf-8") if not source.startswith(b"\xef\xbb\xbf") \
@@ -69,8 +72,11 @@ def prepare(script: str) -> Prepared:
     """The script ready to run under the recorder, in this process."""
     with collector_paused():  # no program runs yet: the cyclic collector has nothing to do
         path, source, tree = load(script)
-        new_tree, sites = rewrite(tree, source)
-        code = compiled(new_tree, path)
+        new_tree, sites = rewrite(tree, source, script=True)
+        try:
+            code = compiled(new_tree, path)
+        except SyntaxError as err:
+            raise _compile_error(source, path, err) from None
         # the trees freed while the collector is off: alive when it came back on, their
         # ~200,000 nodes were walked by the collection the next allocation started
         del tree, new_tree
@@ -91,13 +97,31 @@ def collector_paused():
 
 
 def compiled(tree: ast.Module, path: Path):
-    """The rewritten tree compiled. The rewriter locates every node it makes (``hook``,
-    ``_located``), so the whole-tree ``ast.fix_missing_locations`` walk runs only when
-    compile finds a node without a location (it refuses those)."""
+    """The rewritten tree compiled as Python compiles a script: with no ``__future__``
+    flag of lineagraph's own modules (``dont_inherit``). The rewriter locates every node
+    it makes (``hook``, ``_located``), so the whole-tree ``ast.fix_missing_locations``
+    walk runs only when compile finds a node without a location (it refuses those)."""
     try:
-        return compile(tree, str(path), "exec")
+        return compile(tree, str(path), "exec", dont_inherit=True)
     except (TypeError, ValueError):
-        return compile(ast.fix_missing_locations(tree), str(path), "exec")
+        return compile(ast.fix_missing_locations(tree), str(path), "exec",
+                       dont_inherit=True)
+
+
+def _compile_error(source: str, path: Path, err: SyntaxError) -> Exception:
+    """What a rewritten script that does not compile means: Python's own error when
+    the script itself does not compile (``break`` outside a loop parses, and only the
+    compiler refuses it), else a fault of the rewriter, said as one."""
+    try:
+        compile(source, str(path), "exec", dont_inherit=True)
+    except SyntaxError as own:
+        return ScriptError("".join(traceback.format_exception_only(type(own), own)), 1)
+    from ..errors import LineagraphError
+
+    return LineagraphError(
+        f"lineagraph cannot record {path.name}: the script compiles, but its recorded form "
+        f"does not ({type(err).__name__}: {err}); this is a fault of lineagraph's rewriter, "
+        "please report it with the script")
 
 
 class Preparation:
@@ -114,15 +138,43 @@ class Preparation:
     def result(self) -> Prepared:
         """The prepared script; ScriptError when it cannot be read or parsed."""
         if self._pid is not None:
-            found = self._collect()
+            try:
+                found = self._collect()
+            finally:
+                self.close()
             if found is not None:
                 return found
         # no child, or it failed in a way it could not report: here, where any error
         # shows as it would without the child
         return prepare(self.script)
 
+    def close(self) -> None:
+        """Stop and reap a child still running (the caller gave up before ``result``)."""
+        if self._pipe is not None:
+            os.close(self._pipe)  # a child blocked writing its answer gets EPIPE and exits
+            self._pipe = None
+        if self._pid is not None:
+            pid, self._pid = self._pid, None
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:  # reaped already (SIGCHLD ignored)
+                pass
+
+    def __enter__(self) -> "Preparation":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _start(self) -> None:
-        read, write = os.pipe()
+        try:
+            read, write = os.pipe()
+        except OSError:  # no descriptor to spare: result() prepares it here
+            return
         try:
             pid = os.fork()
         except OSError:  # no process to spare: result() prepares it here
@@ -132,7 +184,10 @@ class Preparation:
         if pid == 0:  # the child: never returns into the caller's code
             try:
                 os.close(read)
-                data = marshal.dumps(_answer(self.script))
+                try:
+                    data = marshal.dumps(_answer(self.script))
+                except ValueError:  # a value marshal cannot carry: the parent does it all
+                    data = marshal.dumps(("failed",))
                 with os.fdopen(write, "wb") as out:
                     out.write(data)
             finally:
@@ -141,10 +196,14 @@ class Preparation:
         self._pid, self._pipe = pid, read
 
     def _collect(self) -> Optional[Prepared]:
-        with os.fdopen(self._pipe, "rb") as answer:
+        pipe, self._pipe = self._pipe, None
+        with os.fdopen(pipe, "rb") as answer:
             data = answer.read()
-        os.waitpid(self._pid, 0)
-        self._pid = None
+        pid, self._pid = self._pid, None
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped already (SIGCHLD ignored)
+            pass
         try:
             kind, *rest = marshal.loads(data)
         except (EOFError, ValueError, TypeError):
@@ -175,19 +234,19 @@ def _answer(script: str) -> tuple:
     except BaseException:  # noqa: BLE001  the parent prepares it again and shows why
         return ("failed",)
     # each site as its fields in their order (_SITE_FIELDS), its Names as a tuple
-    sites = [(s.id, s.kind, s.lineno, s.col_offset, s.end_lineno, s.end_col_offset,
-              s.children, s.info,
-              None if s.names is None else (s.names.reads, s.names.binds, s.names.deletes,
-                                            s.names.star_import))
+    sites = [tuple(_plain(getattr(s, name)) for name in _SITE_FIELDS)
              for s in prepared.sites]
-    try:
-        marshal.dumps(sites)
-    except ValueError:  # a value marshal cannot carry: the parent prepares it itself
-        return ("failed",)
     return ("prepared", str(prepared.path), prepared.source, prepared.code, sites)
 
 
+def _plain(value):
+    return dataclasses.astuple(value) if isinstance(value, Names) else value
+
+
 _SITE_FIELDS = tuple(f.name for f in dataclasses.fields(Site))
+
+
+_NAMES = _SITE_FIELDS.index("names")
 
 
 def _site(values: tuple) -> Site:
@@ -195,6 +254,6 @@ def _site(values: tuple) -> Site:
     dataclasses' own ``__init__`` would, at a fifth of its cost (16,000 sites)."""
     site = object.__new__(Site)
     site.__dict__.update(zip(_SITE_FIELDS, values))
-    if values[-1] is not None:
-        site.names = Names(*values[-1])
+    if values[_NAMES] is not None:
+        site.names = Names(*values[_NAMES])
     return site

@@ -33,7 +33,9 @@ def main(argv: list[str]) -> None:
     sys.argv = [code]
     with open(code, encoding="utf-8") as handle:
         source = handle.read()
-    exec(compile(source, code, "exec"), {"__name__": "__main__", "__file__": code})
+    # dont_inherit: the slice compiled as Python compiles a script, without our __future__
+    exec(compile(source, code, "exec", dont_inherit=True),
+         {"__name__": "__main__", "__file__": code})
     with open(out, "wb") as handle:
         if name in captured:
             cloudpickle.dump(("ok", captured[name][-1]), handle)

@@ -95,9 +95,14 @@ class Rewriter:
         return ast.get_source_segment(self.source, node) or ast.unparse(node)
 
     # -- module -----------------------------------------------------------------------------
-    def module(self, tree: ast.Module) -> ast.Module:
+    def module(self, tree: ast.Module, script: bool = False) -> ast.Module:
+        """``script``: the tree is a whole script, whose docstring and ``__future__``
+        imports stay first and as they are."""
         body: list[ast.stmt] = []
-        for stmt in tree.body:
+        statements = tree.body
+        if script:
+            body, statements = self.header(statements)
+        for stmt in statements:
             magic = magic_names(stmt)
             if magic is not None:  # IPython's magics and shell escapes: one opaque node
                 body.extend(self.block(stmt, magic, dynamic=True))
@@ -110,6 +115,23 @@ class Rewriter:
         # every node made here is located (hook, _located): the runner compiles this as
         # it is and walks it with ast.fix_missing_locations only if compile refuses it
         return ast.Module(body=body, type_ignores=tree.type_ignores)
+
+    def header(self, statements: list[ast.stmt]) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """A script's docstring and ``from __future__`` imports, unchanged and first (a
+        hook before them would make the docstring an expression, leaving ``__doc__``
+        None, and a future import one that comes too late to compile), then the hooks
+        recording those imports; and the statements after them."""
+        kept: list[ast.stmt] = []
+        hooks: list[ast.stmt] = []
+        rest = list(statements)
+        if rest and isinstance(rest[0], ast.Expr) and isinstance(rest[0].value, ast.Constant) \
+                and isinstance(rest[0].value.value, str):
+            kept.append(rest.pop(0))  # the docstring: Python's __doc__, nothing to record
+        while rest and isinstance(rest[0], ast.ImportFrom) and rest[0].module == "__future__":
+            stmt, *recorded = self.simple(rest.pop(0))
+            kept.append(stmt)
+            hooks.extend(recorded)
+        return kept + hooks, rest
 
     def block(self, stmt: ast.stmt, names: Optional[Names] = None,
               dynamic: bool = False) -> list[ast.stmt]:
@@ -486,9 +508,10 @@ def magic_names(stmt: ast.stmt) -> Optional[Names]:
     return Names(tuple(reads), tuple(binds), tuple(deletes), own.star_import)
 
 
-def rewrite(tree: ast.Module, source: str, first_id: int = 0
+def rewrite(tree: ast.Module, source: str, first_id: int = 0, script: bool = False
             ) -> tuple[ast.Module, list[Site]]:
     """The tree with its hooks, and its sites, numbered from ``first_id`` (a notebook's
-    cells number theirs after those of the cells run before)."""
+    cells number theirs after those of the cells run before). ``script``: a whole
+    script (its docstring and ``__future__`` imports stay first, see ``header``)."""
     rewriter = Rewriter(source, first_id)
-    return rewriter.module(tree), rewriter.sites
+    return rewriter.module(tree, script=script), rewriter.sites

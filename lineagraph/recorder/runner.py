@@ -70,7 +70,7 @@ def run(script: str, args: list[str], db, quiet: bool = False,
     recorder.get_functions.add(id(api.get))
     files.install([str(db.blobs.root)])
 
-    saved = _swap(module, path, args)
+    saved = _swap(module, script, path, args)
     setattr(builtins, HOOKS, recorder)
     api.activate(recorder=recorder, db=db)
     exit_code = 0
@@ -111,10 +111,12 @@ def run(script: str, args: list[str], db, quiet: bool = False,
     return result
 
 
-def _swap(module, path: Path, args: list[str]) -> dict:
+def _swap(module, script: str, path: Path, args: list[str]) -> dict:
+    """The interpreter's state as ``python script ARGS`` sets it: ``sys.argv[0]`` the
+    script as given, ``sys.path[0]`` its folder (symbolic links resolved), ``__main__``."""
     saved = {"argv": sys.argv, "path0": sys.path[0] if sys.path else None,
              "main": sys.modules.get("__main__"), "lineapy": sys.modules.get("lineapy")}
-    sys.argv = [str(path)] + list(args)
+    sys.argv = [script] + list(args)
     script_dir = str(path.resolve().parent)
     if sys.path:
         sys.path[0] = script_dir

@@ -194,8 +194,8 @@ class Sink:
         return graph
 
     def _submit(self, job: Callable, graph: Optional[SessionGraph], *args: Any) -> None:
-        """``job(checked, *args)`` on the writer thread, in order, where ``checked`` is
-        ``graph`` checked on the checker thread (a future; None for no graph)."""
+        """``job(graph, *args)`` on the writer thread, in order, once the checker thread
+        has checked ``graph`` (None: no graph)."""
         if self._writer is None:
             self._checker = ThreadPoolExecutor(1, thread_name_prefix="lineagraph-checker")
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="lineagraph-writer")
@@ -211,12 +211,15 @@ class Sink:
         return result
 
     # -- the writer's thread -------------------------------------------------------------
-    def _guarded(self, job: Callable, *args: Any) -> Any:
+    def _guarded(self, job: Callable, checked: Optional[Future], *args: Any) -> Any:
         if self._failed is not None:  # nothing after a part that failed
             return None
         try:
+            # the check done before the lock is taken: the store API (a `get` in the
+            # program) waits for the writer's commit, not for the checker too
+            graph = checked.result() if checked is not None else None
             with self.lock:
-                return job(*args)
+                return job(graph, *args)
         except LineagraphError as err:
             self._failed = err
             raise
@@ -225,9 +228,8 @@ class Sink:
                 f"the recording could not be stored: {type(err).__name__}: {err}")
             raise self._failed from err
 
-    def _buffer(self, checked: Optional[Future]) -> None:
-        if checked is not None:
-            graph = checked.result()  # what the check refused is raised here
+    def _buffer(self, graph: Optional[SessionGraph]) -> None:
+        if graph is not None:  # checked (_checked): what the check refused was raised
             # the session and execution go with the first part only (the writer's parts
             # are committed in order, and nothing is sent after one that failed)
             # fresh: the recorder made every node with a new id (a node it writes again,
@@ -235,14 +237,14 @@ class Sink:
             self.db.buffer_session(graph, head_stored=self._head_sent, fresh=True)
             self._head_sent = True
 
-    def _commit_part(self, checked: Optional[Future]) -> None:
-        self._buffer(checked)
+    def _commit_part(self, graph: Optional[SessionGraph]) -> None:
+        self._buffer(graph)
         self.db.commit()  # also what a refused save left pending; nothing pending: no-op
 
-    def _save_part(self, checked: Optional[Future], name: str, node_id: LineaID,
+    def _save_part(self, graph: Optional[SessionGraph], name: str, node_id: LineaID,
                    data: Optional[bytes], value_type: ValueType, date: datetime.datetime
                    ) -> Artifact:
-        self._buffer(checked)  # the nodes so far: one commit with the value and the artifact
+        self._buffer(graph)  # the nodes so far: one commit with the value and the artifact
         execution_id = self.session.execution_id
         if data is not None:
             info = self.db.blobs.put_bytes(data)
