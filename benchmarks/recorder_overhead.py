@@ -226,8 +226,10 @@ def markdown(results: dict, facts: dict, command: str) -> str:
     lines += ["", "Medians of wall times of whole processes (start-up included). `lineagraph "
               "run` commits the session to Neo4j at the end and once per `save` (each save "
               "is durable when it returns); LineaPy writes SQLite. `of which recorder`: the "
-              "time in `lineagraph run`'s summary line (rewriting, running, writing), "
-              "without interpreter start-up, imports and the store's connection check. "
+              "time in `lineagraph run`'s summary line: from the start of the script's "
+              "preparation (read, rewrite, compile: in a child process, while the "
+              "parent imports the store's modules) through running and writing, so "
+              "without interpreter start-up and the command line's own imports. "
               "Each program is recorded once untimed before its timed runs (the "
               "server's JIT and page cache warm up). LineaPy's long synthetic scripts "
               "run once.", "",

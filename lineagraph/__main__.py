@@ -1,5 +1,5 @@
 """``python -m lineagraph``: the ``lineagraph`` command."""
 
-from .cli import main
+from .launch import main
 
 main()

@@ -7,7 +7,8 @@ sends only Python's own values and never asks for a DataFrame, and those two imp
 ``lineagraph`` command and by ``lineagraph run`` before a script that may never use them. So the driver is imported with them hidden: it then works as where they are not
 installed, which it supports. A program that imports NumPy or pandas itself gets them as
 always (nothing of theirs is left behind), and a driver imported before lineagraph is
-left as it is.
+left as it is. Every module of lineagraph that uses the driver imports it from here
+(``from ._driver import neo4j``), before any ``from neo4j import ...`` of its own.
 """
 
 from __future__ import annotations
@@ -33,3 +34,4 @@ def import_lean() -> None:
 
 
 import_lean()
+import neo4j  # noqa: E402  (imported above, lean): the modules that use it import it from here

@@ -5,8 +5,7 @@ The driver is passed into the functions that need it; nothing here is global.
 
 from __future__ import annotations
 
-from . import _driver  # noqa: F401  (first: the driver without NumPy and pandas)
-import neo4j
+from ._driver import neo4j  # the driver without NumPy and pandas
 from neo4j import exceptions as neo4j_errors
 from pydantic import SecretStr
 

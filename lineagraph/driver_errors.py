@@ -19,7 +19,7 @@ import socket
 import ssl
 from typing import Iterator
 
-from . import _driver  # noqa: F401  (first: the driver without NumPy and pandas)
+from ._driver import neo4j  # noqa: F401  (first: the driver without NumPy and pandas)
 from neo4j import exceptions as neo4j_errors
 
 from .config import ConnectionSettings, host_port

@@ -32,7 +32,7 @@ import functools
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from . import _driver  # noqa: F401  (first: the driver without NumPy and pandas)
+from ._driver import neo4j  # noqa: F401  (first: the driver without NumPy and pandas)
 from neo4j.time import DateTime as Neo4jDateTime
 from pydantic import TypeAdapter
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Union
 
-from . import _driver  # noqa: F401  (first: the driver without NumPy and pandas)
-import neo4j
+from ._driver import neo4j  # the driver without NumPy and pandas
 
 from .driver_errors import DRIVER_ERRORS, translate
 from .queries import Query, queries

@@ -18,8 +18,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from . import _driver  # noqa: F401  (first: the driver without NumPy and pandas)
-import neo4j
+from ._driver import neo4j  # the driver without NumPy and pandas
 
 from .errors import LineagraphError, SchemaVersionError, StoreUnavailableError
 from .queries import queries

@@ -99,3 +99,43 @@ def test_a_preparation_given_up_leaves_no_child_behind(tmp_path):
         os.waitpid(pid, os.WNOHANG)
     preparation.close()  # twice is harmless
     _same(preparation.result(), prep.prepare(str(script)))  # and it still answers
+
+
+@pytest.mark.parametrize("line, script", [
+    ("run prog.py", "prog.py"),
+    ("run prog.py --epochs 3", "prog.py"),
+    ("--uri bolt://127.0.0.1:7687 --home /tmp/h run -q prog.py -x", "prog.py"),
+    ("--debug run --quiet -- prog.py", "prog.py"),
+    ("run -o out.ipynb nb.ipynb", None),
+    ("run nb.ipynb", None),
+    ("run --help prog.py", None),
+    ("--version", None),
+    ("slice prog.py", None),
+    ("run", None),
+    ("", None),
+])
+def test_the_launcher_guesses_the_script_of_a_run_line(line, script):
+    from lineagraph.launch import script_to_run
+
+    assert script_to_run(line.split()) == script
+
+
+@linux_only
+def test_a_begun_preparation_serves_its_script_only(tmp_path, monkeypatch):
+    one, two = tmp_path / "one.py", tmp_path / "two.py"
+    one.write_text(SCRIPT)
+    two.write_text("y = 2\n")
+    monkeypatch.setattr(prep, "_begun", None)
+    prep.begin(str(one))
+    begun = prep._begun
+    assert begun is not None and begun._pid is not None
+    assert prep.take(str(one)) is begun  # the same script: the child's work is used
+    _same(begun.result(), prep.prepare(str(one)))
+    prep.begin(str(one))
+    other = prep._begun
+    pid = other._pid
+    fresh = prep.take(str(two))  # another script: the begun child is stopped, reaped
+    assert fresh is not other and other._pid is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    _same(fresh.result(), prep.prepare(str(two)))

@@ -6,20 +6,18 @@ from __future__ import annotations
 import importlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import click
 
 from .. import __version__
+from ..config import ConnectionSettings
+from ..config import home_dir as config_home
+from ..connection import check_connection, open_driver
+from ..environment import resolve_settings
+from ..server import ManagedServer
+from ..store import GraphLineaDB, parse_artifact_version
 from .render import notify
-
-# the store's modules (the driver, pydantic models) are imported by what uses them: a
-# command that needs none of them (help, `lineagraph run` preparing its script in
-# parallel, recorder/prepare.py) does not wait for them
-if TYPE_CHECKING:
-    from ..config import ConnectionSettings
-    from ..server import ManagedServer
-    from ..store import GraphLineaDB
 
 
 class Context:
@@ -35,8 +33,6 @@ class Context:
         self._resolved: ConnectionSettings | None = None
 
     def settings(self) -> ConnectionSettings:
-        from ..environment import resolve_settings
-
         if self._resolved is None:
             password = None
             if self.password_file is not None:
@@ -48,22 +44,15 @@ class Context:
         return self._resolved
 
     def server(self, **kwargs) -> ManagedServer:
-        from ..server import ManagedServer
-
         return ManagedServer(home=self.home, notify=notify, **kwargs)
 
     def blobs_dir(self) -> Path:
-        from ..config import home_dir
-
-        return (self.home or home_dir()) / "blobs"
+        return (self.home or config_home()) / "blobs"
 
 
 @contextmanager
 def open_store(obj: Context) -> Iterator[GraphLineaDB]:
     """A GraphLineaDB for one command; committed and closed at the end."""
-    from ..connection import check_connection, open_driver
-    from ..store import GraphLineaDB
-
     settings = obj.settings()
     check_connection(settings)  # fail in a second, not after the driver's retries
     db = GraphLineaDB(open_driver(settings), database=settings.database,
@@ -78,8 +67,6 @@ class _Version(click.ParamType):
     name = "VERSION"
 
     def convert(self, value, param, ctx):
-        from ..store.version import parse_artifact_version
-
         try:
             return parse_artifact_version(value)
         except ValueError as err:

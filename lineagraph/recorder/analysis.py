@@ -4,7 +4,8 @@ Two sources: the script's AST (which names a compound statement or an expression
 and binds at module level) and the code objects of the user's functions (which global
 names they load and store, which modules they import, which other user code they can
 reach). Code objects are read with ``dis.get_instructions``, a static disassembly that
-is the same public API on 3.11-3.13; nothing here traces or touches frames.
+is the same public API on 3.11-3.13; nothing here traces or touches frames. Also which
+names an IPython magic or shell escape reads and binds (``magic_names``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import dis
 import functools
 import types
 from dataclasses import dataclass, field
+from typing import Optional
 
 _LOADS = {"LOAD_GLOBAL", "LOAD_NAME"}
 _STORES = {"STORE_GLOBAL", "DELETE_GLOBAL", "STORE_NAME", "DELETE_NAME"}
@@ -286,3 +288,37 @@ def is_user_class(klass, user_globals: dict) -> bool:
 
 def is_user_callable(value, user_globals: dict) -> bool:
     return bool(_user_code(value, user_globals))
+
+
+# IPython turns `%magic ...`, `%%magic` cells and `!command` into calls of these methods of
+# `get_ipython()` before the cell is parsed (with the magic's text as string arguments)
+_MAGIC_METHODS = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
+
+
+def magic_names(stmt: ast.stmt) -> Optional[Names]:
+    """For a statement that runs an IPython magic or shell command (``x = !ls``
+    included): what it reads and binds, its own names and those of the Python code in
+    the magic's text when that parses (``%time y = f(x)``, a ``%%capture`` cell);
+    None for any other statement. The recorder cannot follow the magic, so it runs as
+    one node, as a compound statement does."""
+    value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign)) else None
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            and value.func.attr in _MAGIC_METHODS
+            and isinstance(value.func.value, ast.Call)
+            and isinstance(value.func.value.func, ast.Name)
+            and value.func.value.func.id == "get_ipython"):
+        return None
+    own = names_of(stmt)
+    # the shell itself is not the program's state: leave `get_ipython` out
+    reads = [n for n in own.reads if n != "get_ipython"]
+    binds, deletes = list(own.binds), list(own.deletes)
+    for arg in value.args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            try:
+                inner = names_of(ast.parse(arg.value))
+            except (SyntaxError, ValueError):
+                continue
+            reads += [n for n in inner.reads if n not in reads]
+            binds += [n for n in inner.binds if n not in binds]
+            deletes += [n for n in inner.deletes if n not in deletes]
+    return Names(tuple(reads), tuple(binds), tuple(deletes), own.star_import)

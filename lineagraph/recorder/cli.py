@@ -33,11 +33,11 @@ def run_command(obj, quiet: bool, output: Optional[Path], script: str, args: tup
         return
     if output is not None:
         raise click.UsageError("--output is for notebooks; a script writes its own files")
-    from .prepare import Preparation, ScriptError
+    from .prepare import ScriptError, take
 
-    # the script is read, rewritten and compiled in a child process while this one
-    # imports the store (prepare.py): two cores, half the wait for a long script
-    with Preparation(script) as preparation:  # a child left running is reaped
+    # the script is read, rewritten and compiled in a child process (begun by
+    # lineagraph.launch before the store's modules were imported: prepare.py)
+    with take(script) as preparation:  # a child left running is reaped
         from .runner import run
         from .sink import open_store
 

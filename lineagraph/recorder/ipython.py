@@ -9,7 +9,7 @@ the cells before it), so that its nodes are located in their cell. Cells run aga
 out of order are recorded as they ran. IPython has already turned magics and shell
 escapes into calls of ``get_ipython()`` when the cell reaches the recorder: such a
 statement runs as one opaque node reading and binding the names its text mentions
-(:func:`~lineagraph.recorder.rewrite.magic_names`), and the slice keeps the cell's
+(:func:`~lineagraph.recorder.analysis.magic_names`), and the slice keeps the cell's
 line as written (``%time ...``). Code a magic runs itself (``%time``'s statement) is
 not rewritten again.
 

@@ -15,6 +15,7 @@ own message and exit code, before anything touches the store.
 from __future__ import annotations
 
 import ast
+import atexit
 import contextlib
 import dataclasses
 import gc
@@ -23,6 +24,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 import types
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ class Prepared:
     source: str
     code: types.CodeType
     sites: list[Site]
+    started: float = 0.0  # time.perf_counter() when its preparation began
 
 
 def load(script: str) -> tuple[Path, str, ast.Module]:
@@ -70,6 +73,7 @@ def load(script: str) -> tuple[Path, str, ast.Module]:
 
 def prepare(script: str) -> Prepared:
     """The script ready to run under the recorder, in this process."""
+    started = time.perf_counter()
     with collector_paused():  # no program runs yet: the cyclic collector has nothing to do
         path, source, tree = load(script)
         new_tree, sites = rewrite(tree, source, script=True)
@@ -80,7 +84,7 @@ def prepare(script: str) -> Prepared:
         # the trees freed while the collector is off: alive when it came back on, their
         # ~200,000 nodes were walked by the collection the next allocation started
         del tree, new_tree
-    return Prepared(path, source, code, sites)
+    return Prepared(path, source, code, sites, started)
 
 
 @contextlib.contextmanager
@@ -130,6 +134,7 @@ class Preparation:
 
     def __init__(self, script: str, fork: Optional[bool] = None):
         self.script = script
+        self.started = time.perf_counter()
         self._pid: Optional[int] = None
         self._pipe: Optional[int] = None
         if fork if fork is not None else can_fork():
@@ -143,10 +148,13 @@ class Preparation:
             finally:
                 self.close()
             if found is not None:
+                found.started = self.started
                 return found
         # no child, or it failed in a way it could not report: here, where any error
         # shows as it would without the child
-        return prepare(self.script)
+        prepared = prepare(self.script)
+        prepared.started = self.started
+        return prepared
 
     def close(self) -> None:
         """Stop and reap a child still running (the caller gave up before ``result``)."""
@@ -215,6 +223,30 @@ class Preparation:
             return None
         path, source, code, sites = rest
         return Prepared(Path(path), source, code, [_site(s) for s in sites])
+
+
+# the preparation lineagraph.launch began before the command line was parsed
+_begun: Optional[Preparation] = None
+
+
+def begin(script: str) -> None:
+    """Start preparing ``script`` now, for the ``take`` that ``lineagraph run`` makes
+    once its command line is parsed (a child never taken is reaped at exit)."""
+    global _begun
+    if _begun is None:
+        _begun = Preparation(script)
+        atexit.register(_begun.close)
+
+
+def take(script: str) -> Preparation:
+    """The preparation of ``script``: the one begun for it, else a new one."""
+    global _begun
+    begun, _begun = _begun, None
+    if begun is not None:
+        if begun.script == script:
+            return begun
+        begun.close()  # begun for another reading of the line: not this script
+    return Preparation(script)
 
 
 def can_fork() -> bool:

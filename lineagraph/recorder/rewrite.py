@@ -24,7 +24,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .analysis import Names, names_of
+from .analysis import Names, magic_names, names_of
 
 HOOKS = "__lineagraph_recorder__"
 
@@ -472,40 +472,6 @@ def _located(new: ast.AST, where: ast.AST) -> Any:
             node.__dict__.update({k: getattr(where, k) for k in _LOCATION})
         todo.extend(ast.iter_child_nodes(node))
     return new
-
-
-# IPython turns `%magic ...`, `%%magic` cells and `!command` into calls of these methods of
-# `get_ipython()` before the cell is parsed (with the magic's text as string arguments)
-_MAGIC_METHODS = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
-
-
-def magic_names(stmt: ast.stmt) -> Optional[Names]:
-    """For a statement that runs an IPython magic or shell command (``x = !ls``
-    included): what it reads and binds, its own names and those of the Python code in
-    the magic's text when that parses (``%time y = f(x)``, a ``%%capture`` cell);
-    None for any other statement. The recorder cannot follow the magic, so it runs as
-    one node, as a compound statement does."""
-    value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign)) else None
-    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
-            and value.func.attr in _MAGIC_METHODS
-            and isinstance(value.func.value, ast.Call)
-            and isinstance(value.func.value.func, ast.Name)
-            and value.func.value.func.id == "get_ipython"):
-        return None
-    own = names_of(stmt)
-    # the shell itself is not the program's state: leave `get_ipython` out
-    reads = [n for n in own.reads if n != "get_ipython"]
-    binds, deletes = list(own.binds), list(own.deletes)
-    for arg in value.args:
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            try:
-                inner = names_of(ast.parse(arg.value))
-            except (SyntaxError, ValueError):
-                continue
-            reads += [n for n in inner.reads if n not in reads]
-            binds += [n for n in inner.binds if n not in binds]
-            deletes += [n for n in inner.deletes if n not in deletes]
-    return Names(tuple(reads), tuple(binds), tuple(deletes), own.star_import)
 
 
 def rewrite(tree: ast.Module, source: str, first_id: int = 0, script: bool = False

@@ -44,8 +44,8 @@ def run(script: str, args: list[str], db, quiet: bool = False,
     """Record ``script`` into ``db`` (a GraphLineaDB); return what happened. ``prepared``:
     the script prepared already (``lineagraph run`` prepares it while it imports the
     store: prepare.Preparation); ScriptError when it cannot be read or parsed."""
-    started = time.perf_counter()
     prepared = prepared or prepare(script)
+    started = prepared.started  # the summary's time includes the script's preparation
     path, source, code_obj, sites = (prepared.path, prepared.source, prepared.code,
                                      prepared.sites)
     del prepared

@@ -34,8 +34,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import _driver  # noqa: F401  (first: the driver without NumPy and pandas)
-import neo4j
+from .._driver import neo4j  # the driver without NumPy and pandas
 
 from .. import config, query
 from ..blobs import BlobStore

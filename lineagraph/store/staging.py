@@ -32,8 +32,7 @@ import time
 import uuid
 from typing import Callable
 
-from .. import _driver  # noqa: F401  (first: the driver without NumPy and pandas)
-import neo4j
+from .._driver import neo4j  # the driver without NumPy and pandas
 from neo4j import exceptions as neo4j_errors
 
 from ..errors import LineagraphError

@@ -12,8 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .. import _driver  # noqa: F401  (first: the driver without NumPy and pandas)
-import neo4j
+from .._driver import neo4j  # the driver without NumPy and pandas
 
 from ..blobs import BlobInfo, BlobStore
 from ..errors import CorruptBlobError, DuplicateError, LineagraphError, NotFoundError
