@@ -41,7 +41,11 @@ _RATE_LIMITED = "Neo.ClientError.Security.AuthenticationRateLimit"
 def translate(err: BaseException, doing: str = "", *, outcome: str = "",
               settings: ConnectionSettings | None = None) -> LineagraphError:
     """``err`` as one of ours. ``doing`` names the work ("reading from Neo4j (x)"),
-    ``outcome`` is added after "failed" (", nothing of it was stored")."""
+    ``outcome`` is added after "failed" (", nothing of it was stored"). One of ours
+    raised inside the call (a query file missing from the installation, an OSError
+    too) is returned as it is: Neo4j was not involved."""
+    if isinstance(err, LineagraphError):
+        return err
     if settings is not None:
         return _connection_error(err, settings)
     if isinstance(err, neo4j_errors.AuthError):

@@ -14,7 +14,9 @@
     │   └── ValueNotFoundError         no value stored for a node (also a ValueError, as in LineaPy)
     ├── DuplicateError                 an artifact name and version already exists
     ├── CorruptBlobError               a stored blob is missing or its hash does not match
-    └── ImportError_                   a LineaPy database cannot be imported
+    ├── ImportError_                   a LineaPy database cannot be imported
+    └── MissingDataError               a file lineagraph ships (cypher/, docker/) is missing
+                                       (also a FileNotFoundError)
 
 Driver errors are re-raised as one of these in one place,
 :func:`lineagraph.driver_errors.translate`, so that callers see one family, and the
@@ -99,3 +101,9 @@ class ImportError_(LineagraphError):  # noqa: N801 - avoid shadowing the builtin
     """A LineaPy database cannot be imported."""
 
     exit_code = 7
+
+
+class MissingDataError(LineagraphError, FileNotFoundError):
+    """A data file shipped with lineagraph (``cypher/``, ``docker/``) is missing from
+    this installation. Also a FileNotFoundError, so that it is never taken for a
+    socket's OSError, and callers that look for a missing file still find it."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from .errors import MissingDataError
+
 
 def data_path(relative: str) -> Path:
     """Return the path of a shipped data folder or file, e.g. ``"cypher"``."""
@@ -18,7 +20,7 @@ def data_path(relative: str) -> Path:
     checkout = Path(__file__).resolve().parent.parent / relative
     if checkout.exists():
         return checkout
-    raise FileNotFoundError(
+    raise MissingDataError(
         f"lineagraph data '{relative}' is missing from this installation "
         f"(looked in {packaged} and {checkout}); reinstall lineagraph"
     )

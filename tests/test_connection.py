@@ -244,3 +244,21 @@ def test_tls_with_a_self_signed_certificate_works(tls_neo4j, scheme):
                                                 "NEO4J_PASSWORD": "whatever-789"})
     assert done.returncode == 0, done.stderr
     assert '"edition": "community"' in done.stdout
+
+
+def test_a_query_file_missing_from_the_installation_is_not_taken_for_neo4j(driver,
+                                                                          monkeypatch):
+    # data_path's error is a FileNotFoundError, an OSError as a failing socket's are:
+    # the query layer must say what is missing, not that Neo4j did not answer
+    from lineagraph import queries as query_files
+    from lineagraph import query, resources
+    from lineagraph.errors import MissingDataError
+
+    monkeypatch.setattr(query_files, "data_path",
+                        lambda relative: resources.data_path("no-such-" + relative))
+    query_files.queries.cache_clear()
+    try:
+        with pytest.raises(MissingDataError, match="no-such-cypher.*reinstall lineagraph"):
+            query.read_all(driver, None, "schema.schema_names")
+    finally:
+        query_files.queries.cache_clear()

@@ -538,6 +538,21 @@ def test_a_session_graph_with_such_a_string_is_refused_naming_the_node(store, ba
     assert store.commit().nodes == 0
 
 
+def test_the_fast_text_check_leaves_a_map_to_the_slow_walk():
+    # the joined-string check sees only strings, lists and tuples: a map (never a
+    # property Neo4j stores, but a row may carry one) goes to check_text, which walks it
+    from lineagraph.store.validate import _text_ok
+
+    def row(value):
+        return {"props": {"value": value}, "edges": [], "location": None}
+
+    assert _text_ok([row("fine"), row(["a", "b"])])
+    assert not _text_ok([row("x\ud800")])
+    assert not _text_ok([row({"k\ud800": 1})])
+    assert not _text_ok([{"props": {}, "location": None,
+                          "edges": [{"dst": "d", "props": {"keys": {"k": "v"}}}]}])
+
+
 def test_what_the_cache_hands_out_cannot_change_the_cache(store):
     nodes = write_session(store)
     store.commit()

@@ -95,11 +95,15 @@ def _text_ok(rows: list[dict]) -> bool:
                     add(value)
                 elif isinstance(value, (list, tuple)):
                     strings.extend(v for v in value if isinstance(v, str))
+                elif isinstance(value, dict):
+                    return False
             for edge in row["edges"]:
                 add(edge["dst"])
                 for value in edge["props"].values():
                     if isinstance(value, str):
                         add(value)
+                    elif isinstance(value, (list, tuple, dict)):
+                        return False
             location = row["location"]
             if location is not None:
                 add(location["source_code_id"])
