@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import re
 import textwrap
 
 import pytest
@@ -72,6 +73,21 @@ def test_what_python_sets_up_for_a_script_is_the_same_recorded(
     ours = [line for line in recorded.stderr.splitlines(keepends=True)
             if not line.startswith("lineagraph: recorded session")]
     assert "".join(ours) == plain.stderr
+
+
+def test_a_long_program_that_patches_time_sleep_never_sees_the_recorder_call_it(
+        empty_db, neo4j_settings, tmp_path):
+    # the recorder lets its writer thread run (time.sleep(0)) while a part is being
+    # written: long enough a program for several parts, which counts calls to sleep
+    env = store_env(neo4j_settings, tmp_path)
+    lines = ["import time", "calls = []", "time.sleep = lambda s: calls.append(s)"]
+    lines += [f"v{i} = [{i}, {i} + 1]" for i in range(2500)]
+    lines += ["time.sleep(1)", "print(calls, len(v2499))"]
+    plain, recorded = _both(tmp_path, "\n".join(lines) + "\n", env)
+    assert recorded.returncode == plain.returncode == 0, recorded.stderr
+    assert recorded.stdout == plain.stdout == "[1] 2\n"
+    nodes = int(re.search(r"\((\d+) nodes", recorded.stderr).group(1))
+    assert nodes > 5000  # several parts, written while the program ran
 
 
 def test_a_program_that_raises_shows_its_own_traceback_and_keeps_its_recording(

@@ -30,6 +30,8 @@ import datetime
 import pickle
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+# bound now: a program that patches time.sleep never sees the recorder's calls
+from time import sleep as _yield
 from typing import Any, Callable, Optional
 
 from ..errors import LineagraphError
@@ -70,6 +72,13 @@ def open_store(settings=None, home=None):
 FLUSH_NODES = 2000
 # the first part is sent sooner: Neo4j starts writing while the program records the rest
 FIRST_PART = 500
+# while the writer has a part in hand, the program's thread lets it run every this many
+# nodes (time.sleep(0) releases the GIL, which a thread waiting for it then takes). The
+# writer waits for Neo4j a dozen times a commit, and without this got the GIL back only
+# when the program's thread was made to drop it (sys.getswitchinterval(), 5 ms), each
+# time: the first part of a 10,000-node script took 0.45 s instead of 0.1 s, the whole
+# run 2.28-2.39 s instead of 1.95-2.11 s (tl.py timeline, 4 runs each)
+YIELD_EVERY = 16
 
 
 class Sink:
@@ -113,12 +122,18 @@ class Sink:
     def node(self, node: BaseNode) -> None:
         self.pending.append(node)
         self.nodes += 1
+        if not self.nodes % YIELD_EVERY and self._writer_busy():
+            _yield(0)
         if len(self.pending) >= self._part_nodes:
             self._part_nodes = self.flush_nodes
             if self._failed is None:
                 self._submit(self._commit_part, self._take())
             else:  # never sent after a part that failed (the next save says why)
                 self.pending.clear()
+
+    def _writer_busy(self) -> bool:
+        last = self._last
+        return last is not None and not last.done()
 
     def retract(self, node_id: LineaID, within: int = 64) -> Optional[BaseNode]:
         """Take back node ``node_id`` if it is among the last ``within`` nodes recorded
