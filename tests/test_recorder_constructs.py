@@ -344,6 +344,27 @@ def test_literals_are_literal_nodes(store, tmp_path):
     assert {"'s'", "b'b'", "1", "2.5", "True", "None", "Ellipsis"} <= values
 
 
+def test_a_string_utf8_cannot_hold_is_recorded_as_the_call_that_makes_it(store, tmp_path):
+    # Python allows lone surrogates in str literals; Neo4j stores UTF-8, which cannot
+    # hold them: str(its bytes, "utf-8", "surrogatepass") gives the same string back
+    program = """
+        import lineapy
+        odd = "x\\udc80y"
+        both = [odd, "plain"]
+        lineapy.save(both, "both")
+    """
+    recording = record(store, tmp_path, program)
+    assert recording.result.exit_code == 0
+    assert recording.value("both") == ["x\udc80y", "plain"]
+    literals = {repr(n.value) for n in recording.of_type("LiteralNode")}
+    assert {"b'x\\xed\\xb2\\x80y'", "'utf-8'", "'surrogatepass'", "'plain'"} <= literals
+    calls = [n for n in recording.of_type("CallNode")
+             if len(n.positional_args) == 3 and recording.store.get_node_by_id(
+                 n.function_id).name == "str"]
+    assert len(calls) == 1
+    assert recording.rerun("both") == ["x\udc80y", "plain"]
+
+
 def test_a_mutation_is_a_mutate_node_and_a_block_binds_global_nodes(store, tmp_path):
     recording = record(store, tmp_path, """
         xs = []

@@ -115,8 +115,11 @@ def save(value: Any, name: str, *, _node_id: Optional[str] = None) -> LineaArtif
         raise LineagraphError(
             f"save({name!r}) records lineage, so it works only in a program run with "
             "`lineagraph run script.py` or in a notebook after `%load_ext lineagraph`")
-    if not isinstance(name, str):
-        raise TypeError(f"an artifact name is a string, not {type(name).__name__}")
+    from ..store.validate import check_artifact_name
+
+    # refused here, at the program's save line, before the writer sees the name (a
+    # part the writer fails ends what the recording can store)
+    check_artifact_name(name)
     artifact = recorder.save_artifact(value, name, _node_id)
     if not hasattr(artifact, "version"):
         return artifact  # saved when the enclosing statement's node is written

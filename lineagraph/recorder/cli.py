@@ -53,7 +53,29 @@ def run_command(obj, quiet: bool, output: Optional[Path], script: str, args: tup
         result = run(script, list(args), db, quiet=quiet, prepared=prepared)
     finally:
         db.close()
+    if result.interrupted:
+        _die_of_sigint()
     sys.exit(result.exit_code)
+
+
+def _die_of_sigint() -> None:
+    """End as Python ends after a KeyboardInterrupt nobody caught: the exit handlers
+    run, then the process kills itself with SIGINT. A shell then sees a program stopped
+    by Ctrl-C, not one that exited 130, and stops a loop that ran it (bash goes on with
+    the loop after a plain exit 130)."""
+    import atexit
+    import os
+    import signal
+
+    atexit._run_exitfuncs()  # what Python runs before it dies of SIGINT
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    except (OSError, ValueError):  # no signals here (not the main thread): exit 130
+        pass
+    os._exit(130)  # the exit handlers ran already
 
 
 def _run_notebook(obj, quiet: bool, output: Optional[Path], script: str, args: tuple) -> None:

@@ -37,6 +37,9 @@ class RunResult:
     nodes: int = 0
     artifacts: int = 0
     seconds: float = 0.0
+    # the program ended on a KeyboardInterrupt it did not catch: Python then dies of
+    # SIGINT (exit status 130 to a shell), which the command does too (recorder/cli.py)
+    interrupted: bool = False
 
 
 def run(script: str, args: list[str], db, quiet: bool = False,
@@ -74,6 +77,7 @@ def run(script: str, args: list[str], db, quiet: bool = False,
     setattr(builtins, HOOKS, recorder)
     api.activate(recorder=recorder, db=db)
     exit_code = 0
+    interrupted = False
     # What exists now (modules, the recorder's sites) lives as long as the run: frozen,
     # the collections the program triggers do not walk it again each time. Nothing of
     # the program exists yet, so what it computes and frees is collected as without us.
@@ -84,7 +88,7 @@ def run(script: str, args: list[str], db, quiet: bool = False,
         exit_code = _exit_code(done)
     except KeyboardInterrupt as err:
         _print_user_error(err)
-        exit_code = 130
+        exit_code, interrupted = 130, True
     except BaseException as err:  # the program's own error: as Python shows it
         _print_user_error(err)
         exit_code = 1
@@ -103,7 +107,7 @@ def run(script: str, args: list[str], db, quiet: bool = False,
             exit_code = exit_code or err.exit_code
             quiet = True  # no summary line counting nodes that were not stored
     result = RunResult(exit_code, session_id, sink.nodes, sink.artifacts,
-                       time.perf_counter() - started)
+                       time.perf_counter() - started, interrupted)
     if not quiet:
         print(f"lineagraph: recorded session {session_id} ({result.nodes} nodes, "
               f"{result.artifacts} artifacts saved) in {result.seconds:.2f} s",

@@ -220,9 +220,15 @@ class Sink:
     def _wait(self) -> Any:
         """Wait for the writer to finish what was submitted; its last job's result."""
         last, self._last = self._last, None
-        result = last.result() if last is not None else None
+        try:
+            result = last.result() if last is not None else None
+        except Exception:
+            if self._failed is None:
+                raise
         if self._failed is not None:
-            raise self._failed
+            # raised in the program's thread as it is, without the writer thread's
+            # frames (concurrent.futures) and the error under it, which its message names
+            raise self._failed.with_traceback(None) from None
         return result
 
     # -- the writer's thread -------------------------------------------------------------

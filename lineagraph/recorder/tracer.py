@@ -41,6 +41,19 @@ from .rewrite import Site
 from .statements import StatementHooks
 
 _LITERALS = (str, int, float, bool, bytes, type(None), type(Ellipsis))
+
+
+def _utf8(text: str) -> bool:
+    """Whether UTF-8 can hold ``text`` (no lone surrogate in it)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 # views of a changed object fingerprinted to tell whether they changed with it; with more,
 # all change with it (each call would otherwise digest every view of a large frame)
 MAX_PEERS = 8
@@ -112,6 +125,13 @@ class Recorder(CallHooks, StatementHooks, BlockHooks, ArtifactHooks, KeyVersions
         if type(value) not in _LITERALS:  # complex and friends: a call of their type
             parts = [self.literal(value.real, site), self.literal(value.imag, site)]
             return self.call_node(site, self.lookup(type(value).__name__),
+                                  [PositionalArgument(id=p) for p in parts])
+        if type(value) is str and not _utf8(value):
+            # a lone surrogate ("\ud800"), which Neo4j's UTF-8 cannot hold: the call
+            # str(its bytes, "utf-8", "surrogatepass"), which gives the same string back
+            parts = [self.literal(value.encode("utf-8", "surrogatepass"), site),
+                     self.literal("utf-8", site), self.literal("surrogatepass", site)]
+            return self.call_node(site, self.lookup("str"),
                                   [PositionalArgument(id=p) for p in parts])
         return self.write(LiteralNode(id=get_new_id(), session_id=self.session_id,
                                       value=value,

@@ -7,6 +7,8 @@ lineage data for the store.
 
 from __future__ import annotations
 
+import unicodedata
+
 from ..mapping import (
     MAX_KEY_BYTES,
     NODE_LABELS,
@@ -125,6 +127,24 @@ def check_node_value(node_value: NodeValue) -> None:
     check_keys("node value", node_id=node_value.node_id,
                execution_id=node_value.execution_id)
     check_datetimes(node_value, "start_time", "end_time")
+
+
+def check_artifact_name(name: object) -> None:
+    """What ``save_artifact`` refuses as the name of a new artifact: not a string, empty
+    or only spaces, a control character (a newline, a tab: the name is shown in one
+    line, and typed to ``lineagraph slice``), longer than an index key, or a string
+    UTF-8 cannot hold. (Names LineaPy stored are imported as they are.)"""
+    if not isinstance(name, str):
+        raise TypeError(f"an artifact name is a string, not {type(name).__name__}")
+    if not name.strip():
+        raise ValueError("an artifact name must not be empty"
+                         + (f" or only spaces ({name!r})" if name else ""))
+    control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise ValueError(f"artifact name {brief(name)} contains the control character "
+                         f"{control!r}; a name is one line of printable text")
+    check_keys("artifact", name=name)
+    check_text(f"artifact name {brief(name)}", [name])
 
 
 def check_artifact(artifact: Artifact, version: bool = True) -> None:

@@ -19,6 +19,7 @@ from ..pickletype import pickle_type
 from .unit import CommitStats
 from .validate import (
     check_artifact,
+    check_artifact_name,
     check_context,
     check_execution,
     check_node,
@@ -149,7 +150,8 @@ class WritesMixin:
         processes, and no save is lost. (lineagraph's addition to LineaPy's API.)
         """
         # the arguments as given: pydantic would turn b"id" into "id"
-        check_keys("artifact", name=name, node_id=node_id, execution_id=execution_id)
+        check_artifact_name(name)
+        check_keys("artifact", node_id=node_id, execution_id=execution_id)
         artifact = Artifact(
             name=name, node_id=node_id, execution_id=execution_id, version=0,
             date_created=date_created or datetime.datetime.now(),
