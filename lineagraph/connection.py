@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from . import config, driver_errors
 from .config import ConnectionSettings, host_port
-from .errors import ConfigurationError, StoreUnavailableError
+from .errors import ConfigurationError, LineagraphError, StoreUnavailableError
 from .queries import queries
 
 __all__ = ["ConnectionSettings", "StoreUnavailableError", "explicit_settings", "open_driver",
@@ -116,9 +116,10 @@ def open_driver(settings: ConnectionSettings) -> neo4j.Driver:
             f"cannot use NEO4J_URI {settings.safe_uri!r}: {message}") from None
 
 
-def translate(err: Exception, settings: ConnectionSettings) -> StoreUnavailableError:
+def translate(err: Exception, settings: ConnectionSettings) -> LineagraphError:
     """A one-line, credential-free StoreUnavailableError for a driver error (see
-    :mod:`lineagraph.driver_errors`, where every driver error is translated)."""
+    :mod:`lineagraph.driver_errors`, where every driver error is translated); one of
+    lineagraph's own errors (a query file missing) as it is."""
     return driver_errors.translate(err, settings=settings)
 
 

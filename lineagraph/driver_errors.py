@@ -43,7 +43,8 @@ def translate(err: BaseException, doing: str = "", *, outcome: str = "",
     """``err`` as one of ours. ``doing`` names the work ("reading from Neo4j (x)"),
     ``outcome`` is added after "failed" (", nothing of it was stored"). One of ours
     raised inside the call (a query file missing from the installation, an OSError
-    too) is returned as it is: Neo4j was not involved."""
+    too) is returned as it is: Neo4j was not involved (callers raise it ``from None``,
+    so an error under it is not shown; its message says what is wrong)."""
     if isinstance(err, LineagraphError):
         return err
     if settings is not None:

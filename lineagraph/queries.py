@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from .errors import QueryFileError
+from .errors import MissingDataError, QueryFileError
 from .resources import data_path
 
 _HEADER = re.compile(r"^//\s*name:\s*(?P<name>.*?)\s*$")
@@ -98,7 +98,12 @@ def parse_file(path: Path, namespace: str) -> list[Query]:
         blocks.append(Query(current["name"], text, "\n".join(current["doc"]).strip(),
                             path, current["line"], params))
 
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:  # said as ours, never as a socket's OSError (Neo4j down)
+        raise MissingDataError(f"cannot read lineagraph's query file {path} "
+                               f"({err.strerror or err}); reinstall lineagraph") from None
+    for lineno, raw in enumerate(text.splitlines(), 1):
         header = _HEADER.match(raw.strip())
         if header:
             finish()

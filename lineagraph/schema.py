@@ -19,8 +19,11 @@ import datetime
 import re
 
 from ._driver import neo4j  # the driver without NumPy and pandas
+from neo4j import exceptions as neo4j_errors
 
-from .errors import LineagraphError, SchemaVersionError, StoreUnavailableError
+from .driver_errors import DRIVER_ERRORS, translate
+from .errors import (DuplicateError, LineagraphError, SchemaVersionError,
+                     StoreUnavailableError)
 from .queries import queries
 from .query import read_all, read_one, read_value, write
 
@@ -67,14 +70,36 @@ def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
             return SCHEMA_VERSION  # all there: one read instead of a write per statement
         # Schema statements cannot share a transaction with writes: run each on its own.
         for query in creates:
-            write(driver, database, query.name)
+            _create(driver, database, query)
         if found is None or found < 2:
             add_captions(driver, database)
-        write(driver, database, "schema.record_version", version=SCHEMA_VERSION,
-              applied_at=datetime.datetime.now(datetime.timezone.utc))
+        applied = datetime.datetime.now(datetime.timezone.utc)
+        try:
+            write(driver, database, "schema.record_version", version=SCHEMA_VERSION,
+                  applied_at=applied)
+        except DuplicateError:  # another process's MERGE created the node meanwhile
+            write(driver, database, "schema.record_version", version=SCHEMA_VERSION,
+                  applied_at=applied)
     except StoreUnavailableError as err:  # keeps its type: refused credentials stay so
         raise type(err)(f"cannot apply the schema: {err}") from None
     return SCHEMA_VERSION
+
+
+# Neo4j's answer when another process created the same index or constraint between
+# this statement's IF NOT EXISTS and its own creation (two `lineagraph run` started at
+# once on a new store): what the statement was to make exists, so it succeeded
+_CREATED_MEANWHILE = "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists"
+
+
+def _create(driver: neo4j.Driver, database: str | None, query) -> None:
+    """One schema statement in its own transaction."""
+    try:
+        driver.execute_query(query.text, database_=database)
+    except neo4j_errors.ClientError as err:
+        if err.code != _CREATED_MEANWHILE:
+            raise translate(err, f"writing to Neo4j ({query.name})") from None
+    except DRIVER_ERRORS as err:
+        raise translate(err, f"writing to Neo4j ({query.name})") from None
 
 
 _CREATED = re.compile(r"CREATE\s+(?:CONSTRAINT|INDEX)\s+(\w+)\s+IF NOT EXISTS", re.I)

@@ -262,3 +262,20 @@ def test_a_query_file_missing_from_the_installation_is_not_taken_for_neo4j(drive
             query.read_all(driver, None, "schema.schema_names")
     finally:
         query_files.queries.cache_clear()
+
+
+def test_a_query_file_that_cannot_be_read_is_not_taken_for_neo4j(driver, tmp_path,
+                                                                monkeypatch):
+    from lineagraph import queries as query_files
+    from lineagraph import query
+    from lineagraph.errors import MissingDataError
+
+    folder = tmp_path / "cypher"
+    (folder / "store.cypher").mkdir(parents=True)  # a folder where a file should be
+    monkeypatch.setattr(query_files, "data_path", lambda relative: folder)
+    query_files.queries.cache_clear()
+    try:
+        with pytest.raises(MissingDataError, match="cannot read lineagraph's query file"):
+            query.read_all(driver, None, "store.anything")
+    finally:
+        query_files.queries.cache_clear()

@@ -99,3 +99,30 @@ def test_a_part_that_fails_is_raised_at_the_next_save_not_inside_the_program(
     assert len(calls) == 2  # nothing was sent after the part that failed
     # what was committed before the failure is stored and consistent
     assert 0 < len(recording.nodes()) < recording.result.nodes
+
+
+def test_the_program_lets_the_writer_run_while_a_part_is_in_flight(store, monkeypatch,
+                                                                  tmp_path):
+    # the program's thread releases the GIL (sink._yield, time.sleep(0)) every
+    # YIELD_EVERY nodes while the writer holds a part, and never when it holds none
+    yields: list[float] = []
+    monkeypatch.setattr(sink, "_yield", yields.append)
+    (tmp_path / "short").mkdir()
+    record(store, tmp_path / "short", _long(10))
+    assert yields == []
+
+    original = store.commit
+    in_flight = threading.Event()
+
+    def slow():  # a commit that takes a while: the program runs on meanwhile
+        in_flight.set()
+        threading.Event().wait(0.5)
+        return original()
+
+    monkeypatch.setattr(store, "commit", slow)
+    (tmp_path / "long").mkdir()
+    recording = record(store, tmp_path / "long", _long(1500))
+    assert in_flight.is_set() and recording.result.nodes > 2 * sink.FIRST_PART
+    assert yields and set(yields) == {0}
+    assert len(yields) <= recording.result.nodes // sink.YIELD_EVERY
+    assert recording.value("values")[-1] == 1499 * 2 + 3

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import pathlib
 import re
 
 import pytest
 
 from graphs import T0, at, cell, every_node_type, execution, script, session, write_session
+from recorder_helpers import store_env
 from lineagraph import GraphLineaDB, parse_artifact_version
 from lineagraph.errors import (CorruptBlobError, DuplicateError, NotFoundError,
                                StoreUnavailableError)
@@ -451,6 +453,33 @@ def test_ensure_schema_writes_nothing_when_all_is_there_and_restores_what_is_mis
     assert store.ensure_schema() == SCHEMA_VERSION
     assert sorted(count(driver, db, names)) == sorted(complete)
     assert count(driver, db, applied) != stamp
+
+
+def test_processes_applying_the_schema_to_a_new_store_at_once_all_succeed(
+        empty_db, neo4j_settings):
+    # IF NOT EXISTS is checked per transaction: a process whose index another created
+    # in between got EquivalentSchemaRuleAlreadyExists (two `lineagraph run` at once)
+    import subprocess
+    import sys
+
+    from conftest import wipe
+    env = store_env(neo4j_settings, pathlib.Path("/nonexistent-home"))
+    apply = ("from lineagraph.environment import resolve_settings;"
+             "from lineagraph.connection import open_driver;"
+             "from lineagraph.schema import ensure_schema;"
+             "print(ensure_schema(open_driver(resolve_settings())))")
+    failed = []
+    for _ in range(4):
+        wipe(empty_db, neo4j_settings.database)
+        procs = [subprocess.Popen([sys.executable, "-c", apply], env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(3)]
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            if proc.returncode != 0 or out.strip() != str(SCHEMA_VERSION):
+                failed.append(err.strip().splitlines()[-1:])
+    assert not failed
+    assert read_schema_version(empty_db, neo4j_settings.database) == SCHEMA_VERSION
 
 
 def test_a_store_from_a_newer_release_is_refused(store, driver, neo4j_settings):

@@ -118,8 +118,12 @@ def save(value: Any, name: str, *, _node_id: Optional[str] = None) -> LineaArtif
     from ..store.validate import check_artifact_name
 
     # refused here, at the program's save line, before the writer sees the name (a
-    # part the writer fails ends what the recording can store)
-    check_artifact_name(name)
+    # part the writer fails ends what the recording can store); raised from here, so
+    # that the program's traceback ends at its own line, as for a TypeError of save's
+    try:
+        check_artifact_name(name)
+    except (TypeError, ValueError) as err:
+        raise err.with_traceback(None) from None
     artifact = recorder.save_artifact(value, name, _node_id)
     if not hasattr(artifact, "version"):
         return artifact  # saved when the enclosing statement's node is written

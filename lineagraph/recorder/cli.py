@@ -59,17 +59,24 @@ def run_command(obj, quiet: bool, output: Optional[Path], script: str, args: tup
 
 
 def _die_of_sigint() -> None:
-    """End as Python ends after a KeyboardInterrupt nobody caught: the exit handlers
-    run, then the process kills itself with SIGINT. A shell then sees a program stopped
-    by Ctrl-C, not one that exited 130, and stops a loop that ran it (bash goes on with
-    the loop after a plain exit 130)."""
+    """End as Python ends after a KeyboardInterrupt nobody caught: it waits for the
+    program's threads, runs the exit handlers, then kills itself with SIGINT. A shell
+    then sees a program stopped by Ctrl-C, not one that exited 130, and stops a loop
+    that ran it (bash goes on with the loop after a plain exit 130)."""
     import atexit
     import os
     import signal
+    import threading
 
-    atexit._run_exitfuncs()  # what Python runs before it dies of SIGINT
-    sys.stdout.flush()
-    sys.stderr.flush()
+    threading._shutdown()  # what Python's finalization does first: join non-daemon threads
+    atexit._run_exitfuncs()  # then the exit handlers
+    for stream in (sys.stdout, sys.stderr):
+        try:  # closed, None or a broken pipe: Python goes on to die of SIGINT all the same
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    if os.name == "nt":  # Python's exit status there: STATUS_CONTROL_C_EXIT
+        os._exit(0xC000013A - 2**32)
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)

@@ -24,6 +24,10 @@ import logging
 import os
 import random
 import time
+# a program being recorded shares this process: the commit's waits between attempts use
+# a random generator and a sleep of their own, so that they neither draw from the
+# program's `random` sequence nor call a `time.sleep` the program patched
+from time import sleep as _sleep
 
 from .._driver import neo4j  # the driver without NumPy and pandas
 from neo4j import exceptions as neo4j_errors
@@ -41,6 +45,7 @@ logger = logging.getLogger(__name__)
 # save_artifact: how often a commit is tried again when another process took the
 # version it computed (each try reads the latest version afresh)
 SAVE_ATTEMPTS = 100
+_jitter = random.Random()  # the program's random sequence is its own
 NOTHING_STORED = ", nothing of it was stored"
 
 
@@ -125,7 +130,7 @@ class CommitMixin:
                     ) from None
                 logger.debug("commit: answer lost during COMMIT, running the unit again")
                 retried = True
-                time.sleep(1.0)
+                _sleep(1.0)
             except neo4j_errors.ConstraintError:
                 # Which constraint refused it needs no reading of the message: the next
                 # run merges nodes another writer created, refuses an artifact someone
@@ -141,4 +146,4 @@ class CommitMixin:
                         f"save_artifact gave up after {SAVE_ATTEMPTS} conflicts with other "
                         "processes saving the same name; nothing was stored") from None
                 logger.debug("save_artifact: version taken by another writer, trying again")
-                time.sleep(random.uniform(0.0, 0.01 * min(attempts, 20)))
+                _sleep(_jitter.uniform(0.0, 0.01 * min(attempts, 20)))

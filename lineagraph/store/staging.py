@@ -30,6 +30,7 @@ import logging
 import os
 import time
 import uuid
+from time import sleep as _sleep  # not a time.sleep a recorded program patched
 from typing import Callable
 
 from .._driver import neo4j  # the driver without NumPy and pandas
@@ -237,7 +238,7 @@ class StagedCommit:
                 if not self.staged:  # nothing tells whether it was stored: commit's ladder
                     raise
                 # the answer was lost: published if the stand-ins are sessions now
-                time.sleep(1.0)
+                _sleep(1.0)
                 states = self.session.execute_read(lambda tx: run_counted(
                     tx, "store.session_states", CommitStats(), ids=self.staged))
                 if all(s["stored"] and not s["staged"] for s in states):

@@ -139,11 +139,12 @@ def check_artifact_name(name: object) -> None:
     if not name.strip():
         raise ValueError("an artifact name must not be empty"
                          + (f" or only spaces ({name!r})" if name else ""))
-    control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    # control characters and line or paragraph separators (what splitlines splits at)
+    control = next((c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
     if control is not None:
         raise ValueError(f"artifact name {brief(name)} contains the control character "
                          f"{control!r}; a name is one line of printable text")
-    check_keys("artifact", name=name)
+    check_keys(f"artifact name {brief(name)}", name=name)
     check_text(f"artifact name {brief(name)}", [name])
 
 
