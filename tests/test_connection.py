@@ -246,36 +246,26 @@ def test_tls_with_a_self_signed_certificate_works(tls_neo4j, scheme):
     assert '"edition": "community"' in done.stdout
 
 
-def test_a_query_file_missing_from_the_installation_is_not_taken_for_neo4j(driver,
-                                                                          monkeypatch):
-    # data_path's error is a FileNotFoundError, an OSError as a failing socket's are:
-    # the query layer must say what is missing, not that Neo4j did not answer
+@pytest.mark.parametrize("case", ["missing", "unreadable"])
+def test_a_query_file_missing_or_unreadable_is_not_taken_for_neo4j(driver, tmp_path,
+                                                                   monkeypatch, case):
+    # reading cypher/ fails with an OSError, as a failing socket does: the query layer
+    # must say what is wrong with the installation, not that Neo4j did not answer
     from lineagraph import queries as query_files
     from lineagraph import query, resources
     from lineagraph.errors import MissingDataError
 
-    monkeypatch.setattr(query_files, "data_path",
-                        lambda relative: resources.data_path("no-such-" + relative))
+    if case == "missing":
+        where, says = (lambda relative: resources.data_path("no-such-" + relative),
+                       "no-such-cypher.*reinstall lineagraph")
+    else:
+        (tmp_path / "cypher" / "store.cypher").mkdir(parents=True)  # a folder, not a file
+        where, says = (lambda relative: tmp_path / "cypher",
+                       "cannot read lineagraph's query file.*reinstall lineagraph")
+    monkeypatch.setattr(query_files, "data_path", where)
     query_files.queries.cache_clear()
     try:
-        with pytest.raises(MissingDataError, match="no-such-cypher.*reinstall lineagraph"):
+        with pytest.raises(MissingDataError, match=says):
             query.read_all(driver, None, "schema.schema_names")
-    finally:
-        query_files.queries.cache_clear()
-
-
-def test_a_query_file_that_cannot_be_read_is_not_taken_for_neo4j(driver, tmp_path,
-                                                                monkeypatch):
-    from lineagraph import queries as query_files
-    from lineagraph import query
-    from lineagraph.errors import MissingDataError
-
-    folder = tmp_path / "cypher"
-    (folder / "store.cypher").mkdir(parents=True)  # a folder where a file should be
-    monkeypatch.setattr(query_files, "data_path", lambda relative: folder)
-    query_files.queries.cache_clear()
-    try:
-        with pytest.raises(MissingDataError, match="cannot read lineagraph's query file"):
-            query.read_all(driver, None, "store.anything")
     finally:
         query_files.queries.cache_clear()
