@@ -105,5 +105,6 @@ class ImportError_(LineagraphError):  # noqa: N801 - avoid shadowing the builtin
 
 class MissingDataError(LineagraphError, FileNotFoundError):
     """A data file shipped with lineagraph (``cypher/``, ``docker/``) is missing from
-    this installation, or cannot be read. Also a FileNotFoundError, so that it is never taken for a
-    socket's OSError, and callers that look for a missing file still find it."""
+    this installation, or cannot be read. Also a FileNotFoundError, so that it is never
+    taken for a socket's OSError, and callers that look for a missing file still find
+    it."""

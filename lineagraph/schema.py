@@ -73,16 +73,22 @@ def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
             _create(driver, database, query)
         if found is None or found < 2:
             add_captions(driver, database)
-        applied = datetime.datetime.now(datetime.timezone.utc)
-        try:
-            write(driver, database, "schema.record_version", version=SCHEMA_VERSION,
-                  applied_at=applied)
-        except DuplicateError:  # another process's MERGE created the node meanwhile
-            write(driver, database, "schema.record_version", version=SCHEMA_VERSION,
-                  applied_at=applied)
+        _record_version(driver, database)
     except StoreUnavailableError as err:  # keeps its type: refused credentials stay so
         raise type(err)(f"cannot apply the schema: {err}") from None
     return SCHEMA_VERSION
+
+
+def _record_version(driver: neo4j.Driver, database: str | None) -> None:
+    applied = datetime.datetime.now(datetime.timezone.utc)
+    for attempt in (1, 2):
+        try:
+            write(driver, database, "schema.record_version", version=SCHEMA_VERSION,
+                  applied_at=applied)
+            return
+        except DuplicateError:  # another process's MERGE created the node meanwhile:
+            if attempt == 2:    # the second MERGE finds it
+                raise
 
 
 # Neo4j's answer when another process created the same index or constraint between
