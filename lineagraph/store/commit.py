@@ -9,10 +9,11 @@ The driver retries transient faults before Neo4j commits (the attempt was rolled
   does not retry): the unit may be stored, so the new run recognises its own artifacts
   and saves instead of refusing them;
 - a uniqueness constraint refused it (``ConstraintError``): another writer created one
-  of its new nodes first, or a node its writer called fresh (``Unit.fresh``, created
-  without a lookup) was stored (once: every node is then looked up, and those found
-  are merged), or took the
-  version save_artifact chose (with a fresh version, up to ``SAVE_ATTEMPTS`` times).
+  of its new nodes first, or a node created without a lookup (one its writer called
+  fresh, ``Unit.fresh``, or one of a session the store did not hold) was stored (once:
+  every node is then looked up, and those found are merged), or another writer took
+  the version save_artifact chose (with a fresh version, up to ``SAVE_ATTEMPTS``
+  times).
 
 Every other failure is translated once (:func:`lineagraph.driver_errors.translate`).
 """

@@ -355,17 +355,33 @@ def write_tail(tx, unit: Unit, new: list[Artifact], stats: CommitStats,
     _save_next_versions(tx, unit, stats, retried)
 
 
+def nodes_of_new_sessions(tx, unit: Unit, stats: CommitStats) -> set[str]:
+    """The ids of the unit's nodes (other than ``unit.fresh``) whose session the unit
+    writes and the store does not hold yet: a new session's nodes, created without
+    looking each up, as a staged unit's are (the uniqueness constraint refuses the
+    attempt if one of them is stored under another session after all)."""
+    sessions: dict[str, list[str]] = {}
+    for node_id, node in unit.nodes.items():
+        if node.session_id in unit.contexts and node_id not in unit.fresh:
+            sessions.setdefault(node.session_id, []).append(node_id)
+    if not sessions:
+        return set()
+    new = _missing(tx, "store.missing_session_ids", set(sessions), stats)
+    return {node_id for session_id in new for node_id in sessions[session_id]}
+
+
 def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
                stats: CommitStats, retried: bool = False, trust_fresh: bool = True) -> None:
-    """``trust_fresh``: create the nodes of ``unit.fresh`` without looking them up (False
-    after the constraint refused such an attempt)."""
+    """``trust_fresh``: create the nodes of ``unit.fresh``, and those of sessions not
+    stored yet, without looking them up (False after the constraint refused such an
+    attempt: every node is looked up, and those found are rewritten)."""
     complete_captions(unit.rows)
     rows = [unit.rows[i] for i in unit.nodes]
     found = check_references(tx, unit, rows, stats)
     new = new_artifacts(tx, unit, stats, retried)
+    fresh = unit.fresh | nodes_of_new_sessions(tx, unit, stats) if trust_fresh else set()
     write_head(tx, unit, stats)
-    written = write_node_rows(tx, rows, batch, stats,
-                              fresh=unit.fresh if trust_fresh else frozenset())
+    written = write_node_rows(tx, rows, batch, stats, fresh=fresh)
     write_edge_rows(tx, edge_rows(rows), batch, stats, {**found, **written})
     write_variables(tx, unit.variables, stats)
     write_tail(tx, unit, new, stats, retried)
