@@ -8,8 +8,10 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -130,6 +132,41 @@ def test_a_failing_cell_is_named_and_what_ran_before_it_is_kept(
     trace = "\n".join(error.traceback)
     assert "boom" in trace and "lineagraph/recorder" not in trace
     assert not executed.cells[2].get("outputs")  # the run stopped at the failing cell
+
+
+def test_ctrl_c_keeps_the_cells_before_it_and_dies_of_sigint_as_a_script_does(
+        empty_db, neo4j_settings, tmp_path):
+    """Ctrl-C in a terminal signals lineagraph's process group (the kernel has a session
+    of its own): lineagraph stops the kernel's cell, keeps the cells before it recorded
+    and dies of SIGINT."""
+    path = _notebook(tmp_path, "import lineagraph\nkept = [1, 2]\nlineagraph.save(kept, 'kept')",
+                     "import pathlib, time\npathlib.Path('started').touch()\n"
+                     "while True:\n    time.sleep(0.05)", "never = 1")
+    out = tmp_path / "executed.ipynb"
+    proc = subprocess.Popen([sys.executable, "-m", "lineagraph", "run", str(path),
+                             "--output", str(out)], cwd=tmp_path, text=True,
+                            env=store_env(neo4j_settings, tmp_path), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(2400):  # the second cell is running
+            if (tmp_path / "started").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert (tmp_path / "started").exists(), proc.communicate(timeout=60)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGINT, err
+    assert "interrupted in cell 2 of nb.ipynb" in err
+    session = re.search(r"recorded session (\S+) \(", err).group(1)
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    node_id, execution_id = _ids(store, "kept")
+    assert store.get_node_by_id(node_id).session_id == session
+    assert store.load_node_value(node_id, execution_id) == [1, 2]
+    executed = nbformat.read(str(out), as_version=4)
+    assert not executed.cells[2].get("outputs")  # the run stopped in the second cell
 
 
 def _ids(store, name):

@@ -115,7 +115,12 @@ def _run_notebook(obj, quiet: bool, output: Optional[Path], script: str, args: t
            **({"NEO4J_DATABASE": settings.database} if settings.database else {}),
            "LINEAGRAPH_HOME": str(getattr(obj, "home", None) or home_dir())}
     result = run_notebook(path.resolve(), output=output, env=env)
+    if result.interrupted is not None:
+        click.echo(f"lineagraph: interrupted in cell {result.interrupted} of {path.name}",
+                   err=True)
     if not quiet:
         click.echo(f"lineagraph: recorded session {result.session_id} ({result.nodes} nodes, "
                    f"{result.artifacts} artifacts saved, {result.cells} cells) in "
                    f"{result.seconds:.2f} s", err=True)
+    if result.interrupted is not None:
+        _die_of_sigint()

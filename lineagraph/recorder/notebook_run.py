@@ -47,6 +47,8 @@ class NotebookResult:
     artifacts: int
     cells: int
     seconds: float
+    # the 1-based number of the cell a Ctrl-C (SIGINT) stopped, the cells before it kept
+    interrupted: Optional[int] = None
 
 
 def _loads_itself(nb) -> bool:
@@ -98,8 +100,9 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
         log = open(Path(folder) / "kernel.log", "w+b")
         client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=False,
                                 resources={"metadata": {"path": str(path.parent)}})
-        cells = 0
+        cells = index = 0
         summary: dict = {}
+        interrupted = None
         # the kernel manager is ours, so nbclient leaves its kernel running: shut down
         # here, once the recording it holds is committed (_summary waits for that)
         with log, _shut_down(km), client.setup_kernel(env={**os.environ, **(env or {})},
@@ -119,6 +122,14 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
                 raise NotebookError(
                     f"the kernel died while running cell {index + 1} of {path.name}"
                     + ("; its last words:\n" + "\n".join(tail) if tail else "")) from None
+            except KeyboardInterrupt:
+                # Ctrl-C: the kernel runs in a session of its own (jupyter_client), so
+                # a terminal's SIGINT reached this process only; stop the kernel's cell
+                # too, then commit what the kernel recorded up to it (_summary, below),
+                # as a script stopped by Ctrl-C keeps its recording
+                interrupted = index + 1
+                with contextlib.suppress(Exception):
+                    km.interrupt_kernel()
             except CellExecutionError as err:
                 summary = _summary(client)
                 error = _cell_error(nb.cells[index])
@@ -135,7 +146,8 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
                     f"the recording of session {summary['session_id']} is incomplete: "
                     f"{summary['error']}")
     return NotebookResult(summary.get("session_id"), summary.get("nodes", 0),
-                          summary.get("artifacts", 0), cells, time.perf_counter() - started)
+                          summary.get("artifacts", 0), cells, time.perf_counter() - started,
+                          interrupted)
 
 
 @contextlib.contextmanager
