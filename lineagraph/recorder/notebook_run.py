@@ -105,8 +105,10 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
         interrupted = None
         # the kernel manager is ours, so nbclient leaves its kernel running: shut down
         # here, once the recording it holds is committed (_summary waits for that)
+        # (entered in this order: the Ctrl-C handler replaces the one nbclient's setup sets)
         with log, _shut_down(km), client.setup_kernel(env={**os.environ, **(env or {})},
-                                                      stderr=log):
+                                                      stderr=log), \
+                _ctrl_c_interrupts_the_cell(km) as ctrl_c:
             _silent(client, _SETUP)
             if not _loads_itself(nb):
                 _silent(client, "get_ipython().run_line_magic('load_ext', 'lineagraph')")
@@ -122,21 +124,16 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
                 raise NotebookError(
                     f"the kernel died while running cell {index + 1} of {path.name}"
                     + ("; its last words:\n" + "\n".join(tail) if tail else "")) from None
-            except KeyboardInterrupt:
-                # Ctrl-C: the kernel runs in a session of its own (jupyter_client), so
-                # a terminal's SIGINT reached this process only; stop the kernel's cell
-                # too, then commit what the kernel recorded up to it (_summary, below),
-                # as a script stopped by Ctrl-C keeps its recording
-                interrupted = index + 1
-                with contextlib.suppress(Exception):
-                    km.interrupt_kernel()
             except CellExecutionError as err:
-                summary = _summary(client)
-                error = _cell_error(nb.cells[index])
-                raise NotebookError(
-                    f"cell {index + 1} of {path.name} failed: {error or err}"
-                    + (f"\n(recorded as session {summary['session_id']} up to that cell)"
-                       if summary.get("session_id") else "")) from None
+                if ctrl_c and _cell_error(nb.cells[index], name_only=True) == "KeyboardInterrupt":
+                    interrupted = index + 1  # kept up to it, as a script stopped by Ctrl-C
+                else:
+                    summary = _summary(client)
+                    error = _cell_error(nb.cells[index])
+                    raise NotebookError(
+                        f"cell {index + 1} of {path.name} failed: {error or err}"
+                        + (f"\n(recorded as session {summary['session_id']} up to that cell)"
+                           if summary.get("session_id") else "")) from None
             finally:
                 if output is not None:
                     nbformat.write(nb, str(output))
@@ -185,8 +182,43 @@ def _summary(client) -> dict:
         return {}
 
 
-def _cell_error(cell) -> Optional[str]:
+def _cell_error(cell, name_only: bool = False) -> Optional[str]:
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
-            return f"{out.get('ename')}: {out.get('evalue')}"
+            return out.get("ename") if name_only else f"{out.get('ename')}: {out.get('evalue')}"
     return None
+
+
+@contextlib.contextmanager
+def _ctrl_c_interrupts_the_cell(km):
+    """While in it, SIGINT interrupts the kernel's running cell, as Ctrl-C in Jupyter
+    does; yields a list that gets an entry per SIGINT.
+
+    The kernel runs in a session of its own (jupyter_client), so a terminal's Ctrl-C
+    reaches this process only. nbclient's own handler (on its event loop, which a
+    blocking poll for the cell's output holds) would shut the kernel down under the
+    running cell and leave the run waiting for its reply. This handler replaces it: the
+    cell gets its KeyboardInterrupt and fails, and the run ends there with what the
+    kernel recorded up to it."""
+    import signal
+    import threading
+
+    from jupyter_core.utils import ensure_event_loop
+
+    received: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signals reach the main thread only
+        return
+
+    def on_sigint(signum, frame) -> None:
+        received.append(signum)
+        with contextlib.suppress(Exception):  # a kernel gone already: nothing to stop
+            km.interrupt_kernel()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        ensure_event_loop().remove_signal_handler(signal.SIGINT)  # nbclient's
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
