@@ -229,7 +229,12 @@ def profile(db: GraphLineaDB, base: dict[str, Any]) -> dict:
             tx.run(queries()["store.write_source_code"].text, rows=[{
                 "id": m["code"].id, "props": {"id": m["code"].id, "code": "",
                                               "path": "/x.py"}}]).consume()
-            known: dict[str, str] = {}  # element ids the node statement returned
+            known: dict[str, str] = {}  # element ids the node statements returned
+            profiled = nodes[1]["rows"][0][0]["id"]  # the first node of that statement
+            for query, params in new_node_statements(rows, db.batch_size):
+                if params["rows"][0][0]["id"] != profiled:  # the session's other nodes,
+                    for record in tx.run(query.text, params):  # so that edges find ends
+                        known.update(record["element_ids"])
             for name, params in cases:
                 query = queries()[name] if isinstance(name, str) else name
                 name = query.name

@@ -80,6 +80,10 @@ def test_runner_output_at_a_tiny_size(empty_db, neo4j_settings, tmp_path):
     # the largest statement writing new nodes (which one depends on the groups' sizes)
     assert any(name.startswith("store.write_new_nodes_") for name in ours["profile"])
     assert ours["profile"]["slicing.ancestors"]["rows"] == workload.SLICE_NODES
+    # the edges as the commit sends them, ends by element id: every node is written first
+    by_element = ours["profile"]["store.write_edges_by_element_id"]
+    assert by_element["params"] == ours["profile"]["store.write_edges"]["params"]
+    assert by_element["rows"] == 1 and by_element["db_hits"] > 0
     # what the floor wrote is removed once timed: later measures run on lineagraph's data
     records, _, _ = empty_db.execute_query(
         "MATCH (n) WHERE any(label IN labels(n) WHERE label STARTS WITH 'BenchFloor') "
