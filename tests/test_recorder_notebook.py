@@ -159,7 +159,7 @@ def test_ctrl_c_keeps_the_cells_before_it_and_dies_of_sigint_as_a_script_does(
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == -signal.SIGINT, err
-    assert "interrupted in cell 2 of nb.ipynb" in err
+    assert "interrupted at cell 2 of nb.ipynb" in err
     session = re.search(r"recorded session (\S+) \(", err).group(1)
     store = _store(empty_db, neo4j_settings, tmp_path)
     node_id, execution_id = _ids(store, "kept")
@@ -167,6 +167,44 @@ def test_ctrl_c_keeps_the_cells_before_it_and_dies_of_sigint_as_a_script_does(
     assert store.load_node_value(node_id, execution_id) == [1, 2]
     executed = nbformat.read(str(out), as_version=4)
     assert not executed.cells[2].get("outputs")  # the run stopped in the second cell
+
+
+@pytest.mark.parametrize("cell, presses, code", [
+    # the cell catches the KeyboardInterrupt and ends: the run stops before the next one
+    ("try:\n    while True:\n        time.sleep(0.05)\nexcept KeyboardInterrupt:\n    pass",
+     1, -signal.SIGINT),
+    # the cell ignores it: a second Ctrl-C kills the kernel and stops lineagraph
+    ("signal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.05)",
+     2, 130),
+])
+def test_ctrl_c_stops_a_run_whose_cell_catches_or_ignores_it(
+        empty_db, neo4j_settings, tmp_path, cell, presses, code):
+    path = _notebook(tmp_path, "import lineagraph\nkept = [1, 2]\nlineagraph.save(kept, 'kept')",
+                     "import pathlib, signal, time\npathlib.Path('started').touch()\n" + cell,
+                     "import pathlib\npathlib.Path('third').touch()")
+    proc = subprocess.Popen([sys.executable, "-m", "lineagraph", "run", str(path)],
+                            cwd=tmp_path, text=True, env=store_env(neo4j_settings, tmp_path),
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        for _ in range(2400):
+            if (tmp_path / "started").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert (tmp_path / "started").exists(), proc.communicate(timeout=60)
+        for _ in range(presses):
+            time.sleep(1)  # the cell is in its loop
+            os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == code, err
+    assert not (tmp_path / "third").exists()  # the run stopped at the second cell
+    if presses == 1:  # stopped before the third cell ran
+        assert "interrupted at cell 3 of nb.ipynb" in err
+    store = _store(empty_db, neo4j_settings, tmp_path)
+    assert store.load_node_value(*_ids(store, "kept")) == [1, 2]
 
 
 def _ids(store, name):

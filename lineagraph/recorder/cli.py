@@ -116,9 +116,11 @@ def _run_notebook(obj, quiet: bool, output: Optional[Path], script: str, args: t
            "LINEAGRAPH_HOME": str(getattr(obj, "home", None) or home_dir())}
     result = run_notebook(path.resolve(), output=output, env=env)
     if result.interrupted is not None:
-        click.echo(f"lineagraph: interrupted in cell {result.interrupted} of {path.name}",
+        click.echo(f"lineagraph: interrupted at cell {result.interrupted} of {path.name}",
                    err=True)
-    if not quiet:
+    if result.session_id is None:  # the kernel could not say what it recorded
+        click.echo(f"lineagraph: nothing recorded ({result.cells} cells ran)", err=True)
+    elif not quiet:
         click.echo(f"lineagraph: recorded session {result.session_id} ({result.nodes} nodes, "
                    f"{result.artifacts} artifacts saved, {result.cells} cells) in "
                    f"{result.seconds:.2f} s", err=True)

@@ -103,21 +103,27 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
         cells = index = 0
         summary: dict = {}
         interrupted = None
+        ctrl_c: list = []  # one entry per Ctrl-C during the cells
         # the kernel manager is ours, so nbclient leaves its kernel running: shut down
         # here, once the recording it holds is committed (_summary waits for that)
-        # (entered in this order: the Ctrl-C handler replaces the one nbclient's setup sets)
-        with log, _shut_down(km), client.setup_kernel(env={**os.environ, **(env or {})},
-                                                      stderr=log), \
-                _ctrl_c_interrupts_the_cell(km) as ctrl_c:
+        with log, _shut_down(km, ctrl_c), client.setup_kernel(
+                env={**os.environ, **(env or {})}, stderr=log):
             _silent(client, _SETUP)
             if not _loads_itself(nb):
                 _silent(client, "get_ipython().run_line_magic('load_ext', 'lineagraph')")
             try:
-                for index, cell in enumerate(nb.cells):
-                    if cell.cell_type != "code":
-                        continue
-                    client.execute_cell(cell, index)
-                    cells += 1
+                # Ctrl-C interrupts the cell running, and the run stops at the cell it
+                # reached; the setup above and the commit below are not interrupted so
+                with _ctrl_c_interrupts_the_cell(km, ctrl_c):
+                    for index, cell in enumerate(nb.cells):
+                        if cell.cell_type != "code":
+                            continue
+                        if ctrl_c:  # pressed between two cells
+                            break
+                        client.execute_cell(cell, index)
+                        cells += 1
+                if ctrl_c:
+                    interrupted = index + 1
             except DeadKernelError:
                 log.seek(0)
                 tail = log.read().decode("utf-8", "replace").strip().splitlines()[-10:]
@@ -148,15 +154,18 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
 
 
 @contextlib.contextmanager
-def _shut_down(km):
+def _shut_down(km, ctrl_c: list):
     try:
         yield
     finally:
-        try:
-            if km.has_kernel:
-                km.shutdown_kernel(now=False)
-        except Exception:  # already gone
-            pass
+        # after a second Ctrl-C the kernel is killed already, and nbclient's unfinished
+        # wait for the cell would hold the event loop a shutdown runs on
+        if len(ctrl_c) < 2:
+            try:
+                if km.has_kernel:
+                    km.shutdown_kernel(now=False)
+            except Exception:  # already gone
+                pass
 
 
 def _silent(client, code: str, expressions: Optional[dict] = None) -> dict:
@@ -190,35 +199,51 @@ def _cell_error(cell, name_only: bool = False) -> Optional[str]:
 
 
 @contextlib.contextmanager
-def _ctrl_c_interrupts_the_cell(km):
-    """While in it, SIGINT interrupts the kernel's running cell, as Ctrl-C in Jupyter
-    does; yields a list that gets an entry per SIGINT.
+def _ctrl_c_interrupts_the_cell(km, received: list):
+    """While in it, a first SIGINT interrupts the kernel's running cell, as Ctrl-C in
+    Jupyter does; a second one, for a cell that ignored the first, kills the kernel
+    and stops lineagraph (KeyboardInterrupt). Each SIGINT adds an entry to
+    ``received``.
 
     The kernel runs in a session of its own (jupyter_client), so a terminal's Ctrl-C
-    reaches this process only. nbclient's own handler (on its event loop, which a
-    blocking poll for the cell's output holds) would shut the kernel down under the
-    running cell and leave the run waiting for its reply. This handler replaces it: the
-    cell gets its KeyboardInterrupt and fails, and the run ends there with what the
-    kernel recorded up to it."""
+    reaches this process only: Python's KeyboardInterrupt would end the run without
+    the cell's end, and without the commit of what the kernel recorded. The kernel is
+    signalled as jupyter_client's local provisioner does it, from the handler itself:
+    ``KernelManager.interrupt_kernel`` would go through the locks and event loop
+    nbclient is using when the signal arrives."""
     import signal
     import threading
 
-    from jupyter_core.utils import ensure_event_loop
-
-    received: list = []
     if threading.current_thread() is not threading.main_thread():
-        yield received  # signals reach the main thread only
+        yield  # signals reach the main thread only
         return
 
     def on_sigint(signum, frame) -> None:
         received.append(signum)
-        with contextlib.suppress(Exception):  # a kernel gone already: nothing to stop
-            km.interrupt_kernel()
-
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        ensure_event_loop().remove_signal_handler(signal.SIGINT)  # nbclient's
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield received
-    finally:
+        if len(received) == 1:
+            _signal_kernel(km, signal.SIGINT)
+            return
+        _signal_kernel(km, signal.SIGKILL)  # what it committed so far stays stored
         signal.signal(signal.SIGINT, previous)
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    if previous is None:  # a handler not set from Python: the default
+        previous = signal.SIG_DFL
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is on_sigint:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _signal_kernel(km, signum: int) -> None:
+    """``signum`` to the kernel's process group, else to the kernel (a kernel gone
+    already: nothing to do)."""
+    provisioner = getattr(km, "provisioner", None)
+    pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
+    with contextlib.suppress(OSError):
+        if pgid and hasattr(os, "killpg"):
+            os.killpg(pgid, signum)
+        elif pid:
+            os.kill(pid, signum)
