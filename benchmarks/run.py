@@ -230,11 +230,14 @@ def profile(db: GraphLineaDB, base: dict[str, Any]) -> dict:
                 "id": m["code"].id, "props": {"id": m["code"].id, "code": "",
                                               "path": "/x.py"}}]).consume()
             known: dict[str, str] = {}  # element ids the node statements returned
-            profiled = nodes[1]["rows"][0][0]["id"]  # the first node of that statement
-            for query, params in new_node_statements(rows, db.batch_size):
-                if params["rows"][0][0]["id"] != profiled:  # the session's other nodes,
-                    for record in tx.run(query.text, params):  # so that edges find ends
-                        known.update(record["element_ids"])
+            # the other ends of the profiled edge batch (at most two per edge: a bounded
+            # transaction at any size), so that every edge of it finds both ends
+            written = {r[0]["id"] for r in nodes[1]["rows"]}
+            ends = {i for e in edges[1]["rows"] for i in e[:2]} - written
+            for query, params in new_node_statements([r for r in rows if r["id"] in ends],
+                                                     db.batch_size):
+                for record in tx.run(query.text, params):
+                    known.update(record["element_ids"])
             for name, params in cases:
                 query = queries()[name] if isinstance(name, str) else name
                 name = query.name
