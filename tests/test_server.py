@@ -167,6 +167,43 @@ def test_a_port_taken_between_the_check_and_the_bind_is_retried(tmp_path, monkey
         server.stop()
 
 
+def test_a_port_another_neo4j_took_meanwhile_never_gets_our_password(tmp_path, monkeypatch,
+                                                                    neo4j_settings):
+    """Two homes started at once: the other's Neo4j binds the port our check found free.
+    Ours exits (its bind fails) and starts again on fresh ports; the Neo4j that answers
+    on the taken port is never sent our password (it would count failed logins against
+    its own users, and lock them out)."""
+    import lineagraph.server as server_module
+
+    taken = int(neo4j_settings.uri.rsplit(":", 1)[1])  # the tests' own Neo4j answers there
+    real_choose, real_check = server_module.choose_ports, server_module.check_connection
+    logins: list[str] = []
+
+    def first_answer_stale(preferred):
+        first = not first_answer_stale.done
+        first_answer_stale.done = True
+        chosen = real_choose(preferred)
+        return [taken, chosen[1]] if first else chosen
+    first_answer_stale.done = False
+
+    def counted_check(settings, *args, **kwargs):
+        logins.append(settings.uri)
+        return real_check(settings, *args, **kwargs)
+
+    monkeypatch.setattr(server_module, "choose_ports", first_answer_stale)
+    monkeypatch.setattr(server_module, "check_connection", counted_check)
+    messages: list[str] = []
+    server = ManagedServer(home=tmp_path, backend=JAVA, notify=messages.append)
+    try:
+        status = server.start()
+        assert any("retrying" in m for m in messages), messages
+        assert status.running and status.bolt_uri != f"bolt://127.0.0.1:{taken}"
+        assert logins and not [uri for uri in logins if uri.endswith(f":{taken}")], logins
+        check_connection(server.connection_settings())
+    finally:
+        server.stop()
+
+
 def test_two_concurrent_starts_give_one_server(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
     env["LINEAGRAPH_HOME"] = str(tmp_path)

@@ -35,7 +35,7 @@ from ..errors import (
 from . import docker
 from .docker import DockerBackend, docker_answers
 from .java import JavaBackend, find_java
-from .ports import choose_ports, port_answers
+from .ports import choose_ports, listened_by, port_answers
 from .state import ServerState, StateDir
 
 DEFAULT_BOLT_PORT = 7687
@@ -254,7 +254,7 @@ class ManagedServer:
         started = time.monotonic()
         for attempt in range(1, PORT_ATTEMPTS + 1):
             ports = choose_ports(preferred)
-            if ports != preferred:
+            if ports != preferred and all(preferred):  # not on a retry's fresh ports
                 self.notify(f"Port {preferred[0]} or {preferred[1]} is taken; using Bolt "
                             f"{ports[0]} and HTTP {ports[1]}.")
             try:
@@ -322,7 +322,7 @@ class ManagedServer:
             if isinstance(backend, DockerBackend) and backend.exited():
                 raise ServerError(f"the Neo4j container stopped during start-up: "
                                   f"{backend.log_tail()}")
-            if port_answers(port):
+            if port_answers(port) and self._answered_by_ours(pid, port):
                 try:
                     check_connection(settings)
                     return
@@ -348,6 +348,15 @@ class ManagedServer:
             f"Neo4j did not answer on {settings.uri} within {timeout:.0f} s "
             f"({last_error}).\n{tail}"
         )
+
+    @staticmethod
+    def _answered_by_ours(pid: int | None, port: int) -> bool:
+        """Whether what answers on ``port`` is the server we launched as ``pid``, not
+        another one (another LINEAGRAPH_HOME's, started at the same moment, can bind the
+        port between our check and our server's bind: ours then exits, PortInUseError,
+        and we must never send our password to the other). A container's port is bound
+        by Docker before the container starts, so only a Java pid is checked."""
+        return pid is None or listened_by(pid, port) is not False
 
     def stop(self, timeout: float = 60.0) -> bool:
         """Stop cleanly, keeping the data. False when it was not running."""
