@@ -103,7 +103,7 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
         cells = index = 0
         summary: dict = {}
         interrupted = None
-        ctrl_c: list = []  # one entry per Ctrl-C during the cells
+        ctrl_c = CtrlC()  # the Ctrl-Cs pressed while the cells ran
         # the kernel manager is ours, so nbclient leaves its kernel running: shut down
         # here, once the recording it holds is committed (_summary waits for that)
         with log, _shut_down(km, ctrl_c), client.setup_kernel(
@@ -118,11 +118,11 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
                     for index, cell in enumerate(nb.cells):
                         if cell.cell_type != "code":
                             continue
-                        if ctrl_c:  # pressed between two cells
+                        if ctrl_c.pressed:  # between two cells
                             break
                         client.execute_cell(cell, index)
                         cells += 1
-                if ctrl_c:
+                if ctrl_c.pressed:
                     interrupted = index + 1
             except DeadKernelError:
                 log.seek(0)
@@ -131,7 +131,8 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
                     f"the kernel died while running cell {index + 1} of {path.name}"
                     + ("; its last words:\n" + "\n".join(tail) if tail else "")) from None
             except CellExecutionError as err:
-                if ctrl_c and _cell_error(nb.cells[index], name_only=True) == "KeyboardInterrupt":
+                stopped = _cell_error(nb.cells[index], name_only=True) == "KeyboardInterrupt"
+                if ctrl_c.pressed and stopped:
                     interrupted = index + 1  # kept up to it, as a script stopped by Ctrl-C
                 else:
                     summary = _summary(client)
@@ -153,14 +154,30 @@ def run_notebook(path: Path, output: Optional[Path] = None, timeout: int = 600,
                           interrupted)
 
 
+class CtrlC:
+    """The Ctrl-Cs (SIGINTs) received while the cells ran: the first interrupts the
+    running cell, the second kills the kernel (_ctrl_c_interrupts_the_cell)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @property
+    def pressed(self) -> bool:
+        return self.count > 0
+
+    @property
+    def kernel_killed(self) -> bool:
+        return self.count >= 2
+
+
 @contextlib.contextmanager
-def _shut_down(km, ctrl_c: list):
+def _shut_down(km, ctrl_c: CtrlC):
     try:
         yield
     finally:
         # after a second Ctrl-C the kernel is killed already, and nbclient's unfinished
         # wait for the cell would hold the event loop a shutdown runs on
-        if len(ctrl_c) < 2:
+        if not ctrl_c.kernel_killed:
             try:
                 if km.has_kernel:
                     km.shutdown_kernel(now=False)
@@ -199,11 +216,10 @@ def _cell_error(cell, name_only: bool = False) -> Optional[str]:
 
 
 @contextlib.contextmanager
-def _ctrl_c_interrupts_the_cell(km, received: list):
+def _ctrl_c_interrupts_the_cell(km, received: CtrlC):
     """While in it, a first SIGINT interrupts the kernel's running cell, as Ctrl-C in
     Jupyter does; a second one, for a cell that ignored the first, kills the kernel
-    and stops lineagraph (KeyboardInterrupt). Each SIGINT adds an entry to
-    ``received``.
+    and stops lineagraph (KeyboardInterrupt). Each SIGINT is counted in ``received``.
 
     The kernel runs in a session of its own (jupyter_client), so a terminal's Ctrl-C
     reaches this process only: Python's KeyboardInterrupt would end the run without
@@ -219,8 +235,8 @@ def _ctrl_c_interrupts_the_cell(km, received: list):
         return
 
     def on_sigint(signum, frame) -> None:
-        received.append(signum)
-        if len(received) == 1:
+        received.count += 1
+        if not received.kernel_killed:
             _signal_kernel(km, signal.SIGINT)
             return
         _signal_kernel(km, signal.SIGKILL)  # what it committed so far stays stored

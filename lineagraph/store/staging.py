@@ -218,7 +218,7 @@ class StagedCommit:
                 raise LineagraphError(
                     f"session(s) {', '.join(lost)} were cleared by another process "
                     "writing them at the same time; nothing of this commit was stored")
-            found = check_references(tx, self.unit, rows, stats)
+            found = check_references(tx, self.unit, rows, stats).element_ids
             fresh = new_artifacts(tx, rest, stats, self.retried)
             write_head(tx, rest, stats)
             written = write_node_rows(tx, [rest.rows[i] for i in rest.nodes], self.batch,

@@ -183,9 +183,19 @@ def check_blobs_present(blobs: BlobStore, unit: Unit) -> None:
             )
 
 
-def check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> dict[str, str]:
-    """Refuse the unit if anything it points at is neither in it nor in the store;
-    return the element ids of the stored nodes it points at (for write_edge_rows)."""
+@dataclass
+class References:
+    """What check_references found: the element ids of the stored nodes the unit points
+    at (for write_edge_rows), and the sessions of its nodes the store does not hold
+    (all of them sessions the unit writes itself; one whose nodes are all
+    ``unit.fresh`` is not asked about)."""
+
+    element_ids: dict[str, str]
+    new_sessions: set[str]
+
+
+def check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> References:
+    """Refuse the unit if anything it points at is neither in it nor in the store."""
     executions = {c.execution_id for c in unit.contexts.values()}
     executions |= {a.execution_id for a in unit.artifacts.values()}
     executions |= {a.execution_id for a, _ in unit.next_versions}
@@ -197,8 +207,12 @@ def check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> di
             f"execution(s) {', '.join(sorted(missing))} referenced by this commit were never "
             "written (write_execution first); nothing was stored"
         )
-    sessions = {n.session_id for n in unit.nodes.values()} - set(unit.contexts)
-    missing = _missing(tx, "store.missing_session_ids", sessions, stats)
+    # asked once for both uses: sessions the unit does not write must be stored, and
+    # those it writes are new or not (a session whose nodes are all fresh need not say)
+    asked = {n.session_id for node_id, n in unit.nodes.items()
+             if n.session_id not in unit.contexts or node_id not in unit.fresh}
+    new_sessions = _missing(tx, "store.missing_session_ids", asked, stats)
+    missing = new_sessions - set(unit.contexts)
     if missing:
         raise NotFoundError(
             f"session(s) {', '.join(sorted(missing))} of nodes in this commit were never "
@@ -225,7 +239,7 @@ def check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> di
             f"{len(missing)} referenced node(s) are neither in this commit nor in the "
             f"store: {detail}; nothing was stored"
         )
-    return found
+    return References(found, new_sessions)
 
 
 
@@ -355,19 +369,13 @@ def write_tail(tx, unit: Unit, new: list[Artifact], stats: CommitStats,
     _save_next_versions(tx, unit, stats, retried)
 
 
-def nodes_of_new_sessions(tx, unit: Unit, stats: CommitStats) -> set[str]:
-    """The ids of the unit's nodes (other than ``unit.fresh``) whose session the unit
-    writes and the store does not hold yet: a new session's nodes, created without
-    looking each up, as a staged unit's are (the uniqueness constraint refuses the
-    attempt if one of them is stored under another session after all)."""
-    sessions: dict[str, list[str]] = {}
-    for node_id, node in unit.nodes.items():
-        if node.session_id in unit.contexts and node_id not in unit.fresh:
-            sessions.setdefault(node.session_id, []).append(node_id)
-    if not sessions:
-        return set()
-    new = _missing(tx, "store.missing_session_ids", set(sessions), stats)
-    return {node_id for session_id in new for node_id in sessions[session_id]}
+def nodes_of_new_sessions(unit: Unit, new_sessions: set[str]) -> set[str]:
+    """The ids of the unit's nodes (other than ``unit.fresh``) in ``new_sessions``, which
+    the unit writes and the store does not hold yet: a new session's nodes, created
+    without looking each up, as a staged unit's are (the uniqueness constraint refuses
+    the attempt if one of them is stored under another session after all)."""
+    return {node_id for node_id, node in unit.nodes.items()
+            if node.session_id in new_sessions and node_id not in unit.fresh}
 
 
 def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
@@ -377,11 +385,12 @@ def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
     attempt: every node is looked up, and those found are rewritten)."""
     complete_captions(unit.rows)
     rows = [unit.rows[i] for i in unit.nodes]
-    found = check_references(tx, unit, rows, stats)
+    references = check_references(tx, unit, rows, stats)
     new = new_artifacts(tx, unit, stats, retried)
-    fresh = unit.fresh | nodes_of_new_sessions(tx, unit, stats) if trust_fresh else set()
+    fresh = (unit.fresh | nodes_of_new_sessions(unit, references.new_sessions)
+             if trust_fresh else set())
     write_head(tx, unit, stats)
     written = write_node_rows(tx, rows, batch, stats, fresh=fresh)
-    write_edge_rows(tx, edge_rows(rows), batch, stats, {**found, **written})
+    write_edge_rows(tx, edge_rows(rows), batch, stats, {**references.element_ids, **written})
     write_variables(tx, unit.variables, stats)
     write_tail(tx, unit, new, stats, retried)
