@@ -73,6 +73,10 @@ from lineagraph.store.unit import edge_statements, new_node_statements  # noqa: 
 LINEAPY_PYTHON = HERE / ".lineapy-venv" / "bin" / "python"
 LARGE = 100_000  # from this size on, LineaPy's side and our reads run fewer repeats
 HUGE = 1_000_000  # from this size on, our writes run --huge-repeat times (minutes each)
+# the order of ours (0) and the floor's shapes (1-3, FLOOR_SHAPES) in repeat k: row k % 4
+# of a Williams design, where each measure runs once in each place and directly after
+# each other measure once
+ORDERS = ((0, 1, 3, 2), (1, 2, 0, 3), (2, 3, 1, 0), (3, 0, 2, 1))
 console = Console(stderr=True)
 
 
@@ -110,10 +114,9 @@ def warm_up_sizes(size: int, transaction_nodes: int) -> list[int]:
     kind a commit of that size sends: small (one statement for all of a label's located
     nodes), up to ``transaction_nodes`` in one transaction (a statement for those of one
     source code), and staged (more than one transaction)."""
-    sizes = {200, min(size, transaction_nodes)}
-    if size > transaction_nodes:
-        sizes.add(transaction_nodes + 2000)
-    return sorted(sizes)
+    if size > transaction_nodes:  # staged: its parts' statements, and the publishing
+        return [200, transaction_nodes + 2000]  # transaction's few rows
+    return sorted({200, size})
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
@@ -395,8 +398,9 @@ def worker(args: argparse.Namespace) -> int:
 
         memory = ServerMemory(driver, settings.database)
         # ours and the floor alternate, so that a change of load on this shared machine
-        # weighs on both alike, and each repeat starts with the next of them (rotation),
-        # so that none always runs first, right after the previous repeat's deletes
+        # weighs on both alike, in the orders of a balanced Latin square (ORDERS): over
+        # four repeats each measure runs once in each place and follows each other one
+        # once (a measure after a floor shape runs after that floor's delete)
         buffer, commit, statements, in_tx, transactions = [], [], [], [], []
         shapes: dict[str, list[float]] = {shape: [] for shape in FLOOR_SHAPES}
 
@@ -429,8 +433,7 @@ def worker(args: argparse.Namespace) -> int:
 
         measures = ["ours", *FLOOR_SHAPES]
         for k in range(args.repeat):
-            turn = k % len(measures)
-            for measure in measures[turn:] + measures[:turn]:
+            for measure in (measures[i] for i in ORDERS[k % len(ORDERS)]):
                 if measure == "ours":
                     ours(k)
                 else:
@@ -614,9 +617,11 @@ def build_tables(results: dict[int, dict], args: argparse.Namespace) -> list[dic
     tables.append({
         "title": "Write",
         "note": (
-            f"lineagraph: `commit()` of one whole session (median of {args.repeat}, of "
-            f"{writes_repeat(args, LARGE)} from {LARGE:,} nodes on, of "
-            f"{writes_repeat(args, HUGE)} from {HUGE:,} on); "
+            f"lineagraph: `commit()` of one whole session (median of {args.repeat}"
+            + (f", of {writes_repeat(args, LARGE)} from {LARGE:,} nodes on"
+               if max(results) >= LARGE else "")
+            + (f", of {writes_repeat(args, HUGE)} from {HUGE:,} on"
+               if max(results) >= HUGE else "") + "); "
             "`transactions`: how many it took (a unit of more than "
             "`LINEAGRAPH_TRANSACTION_NODES`, default 10,000, nodes is written in bounded "
             "transactions and published by the last; `lineagraph.store.staging`); "
@@ -648,9 +653,10 @@ def build_tables(results: dict[int, dict], args: argparse.Namespace) -> list[dic
             fmt_x(ratio(med(r["ours"]["commit"]), med(shapes.get("elements"))))])
     tables.append({
         "title": "Floor shapes",
-        "note": ("The floor's three shapes, each run once per repeat, in turn with our "
-                 "commit (repeat k starts with the k-th of commit, maps, lists, elements, "
-                 "so that none always runs first): "
+        "note": ("The floor's three shapes, each run once per repeat with our commit, "
+                 "in the orders of a balanced Latin square (over four repeats each of the "
+                 "four runs once in each place and directly after each other one once; "
+                 "`ORDERS` in benchmarks/run.py): "
                  "`maps` writes every node type in one statement with a dynamic label "
                  "(`$(row.label)`) and rows as maps; `lists` one statement per type label, "
                  "the label written into the query, rows as lists; `elements` is `lists` "
@@ -784,7 +790,7 @@ def spread(ours: dict[str, Any]) -> str:
     ratios = sorted(c / f for c, f in zip(ours["commit"], ours["floor"]))
     if len(ratios) < 2:
         return "1 repeat"
-    return (f"repeats {ratios[0]:.2f}x-{ratios[-1]:.2f}x, median "
+    return (f"per repeat {ratios[0]:.2f}x-{ratios[-1]:.2f}x, their median "
             f"{statistics.median(ratios):.2f}x, n={len(ratios)}")
 
 
@@ -824,7 +830,7 @@ def targets(results: dict[int, dict]) -> list[tuple[str, str, str]]:
         x = {s: med(r["ours"]["commit"]) / med(r["ours"]["floor"]) for s, r in picked.items()}
         out.append(("commit ≤ 1.1x the fastest floor at 10k and 100k",
                     "met" if max(x.values()) <= 1.1 else "not met",
-                    "commit / floor (medians): " + ", ".join(
+                    "median commit / median floor: " + ", ".join(
                         f"{s:,}: {v:.2f}x ({spread(picked[s]['ours'])})"
                         for s, v in x.items())))
     large = results.get(100_000)
@@ -987,8 +993,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"repeats of our writes from {LARGE:,} nodes on "
                         "(default: %(default)s)")
     parser.add_argument("--huge-repeat", type=int, default=1,
-                        help=f"repeats of our writes from {HUGE:,} nodes on "
-                        "(default: %(default)s)")
+                        help=f"repeats of our writes from {HUGE:,} nodes on, at most "
+                        "--large-repeat (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                         help="rows per UNWIND statement, ours and the floor's "
                         "(default: %(default)s)")

@@ -139,68 +139,42 @@ def test_without_docker_or_java_the_error_says_what_to_install(tmp_path, monkeyp
     assert "Java 17" in message and "NEO4J_URI" in message
 
 
-def test_a_port_taken_between_the_check_and_the_bind_is_retried(tmp_path, monkeypatch):
+def test_a_port_taken_between_the_check_and_the_bind_is_retried_and_never_logged_in_to(
+        tmp_path, monkeypatch):
+    """Two homes started at once can both find a port free: the other's server binds it
+    first (here a listening socket stands for it), ours exits and starts again on fresh
+    ports. What listens on the taken port is never sent our password: a Neo4j there
+    would count the failed logins against its own users and lock them out."""
     import lineagraph.server as server_module
 
     squatter = socket.socket()
     squatter.bind(("127.0.0.1", 0))
     squatter.listen()
     taken = squatter.getsockname()[1]
-    real_choose = server_module.choose_ports
-    calls = []
+    real_choose, real_check = server_module.choose_ports, server_module.check_connection
+    calls, logins = [], []
 
     def racy_choose(preferred):  # the first answer is stale: someone took the port since
         calls.append(list(preferred))
         chosen = real_choose(preferred)
         return [taken, chosen[1]] if len(calls) == 1 else chosen
 
+    def counted_check(settings, *args, **kwargs):
+        logins.append(settings.uri)
+        return real_check(settings, *args, **kwargs)
+
     monkeypatch.setattr(server_module, "choose_ports", racy_choose)
+    monkeypatch.setattr(server_module, "check_connection", counted_check)
     messages: list[str] = []
     server = ManagedServer(home=tmp_path, backend=JAVA, notify=messages.append)
     try:
         status = server.start()
         assert len(calls) == 2 and any("retrying" in m for m in messages)
         assert status.running and status.bolt_uri != f"bolt://127.0.0.1:{taken}"
+        assert logins and not [u for u in logins if u.endswith(f":{taken}")], logins
         check_connection(server.connection_settings())
     finally:
         squatter.close()
-        server.stop()
-
-
-def test_a_port_another_neo4j_took_meanwhile_never_gets_our_password(tmp_path, monkeypatch,
-                                                                    neo4j_settings):
-    """Two homes started at once: the other's Neo4j binds the port our check found free.
-    Ours exits (its bind fails) and starts again on fresh ports; the Neo4j that answers
-    on the taken port is never sent our password (it would count failed logins against
-    its own users, and lock them out)."""
-    import lineagraph.server as server_module
-
-    taken = int(neo4j_settings.uri.rsplit(":", 1)[1])  # the tests' own Neo4j answers there
-    real_choose, real_check = server_module.choose_ports, server_module.check_connection
-    logins: list[str] = []
-
-    def first_answer_stale(preferred):
-        first = not first_answer_stale.done
-        first_answer_stale.done = True
-        chosen = real_choose(preferred)
-        return [taken, chosen[1]] if first else chosen
-    first_answer_stale.done = False
-
-    def counted_check(settings, *args, **kwargs):
-        logins.append(settings.uri)
-        return real_check(settings, *args, **kwargs)
-
-    monkeypatch.setattr(server_module, "choose_ports", first_answer_stale)
-    monkeypatch.setattr(server_module, "check_connection", counted_check)
-    messages: list[str] = []
-    server = ManagedServer(home=tmp_path, backend=JAVA, notify=messages.append)
-    try:
-        status = server.start()
-        assert any("retrying" in m for m in messages), messages
-        assert status.running and status.bolt_uri != f"bolt://127.0.0.1:{taken}"
-        assert logins and not [uri for uri in logins if uri.endswith(f":{taken}")], logins
-        check_connection(server.connection_settings())
-    finally:
         server.stop()
 
 

@@ -221,7 +221,9 @@ class ManagedServer:
         current = self.status()
         self.already_running = current.running
         if current.running:
-            self._wait_ready(timeout)
+            # a Java server of ours: only what it listens on is asked (a start killed
+            # while its server was losing a port race leaves that server running)
+            self._wait_ready(timeout, pid=current.pid if current.backend == "java" else None)
             return self.status()
         backend = self._pick_backend()
         self.state.create()
@@ -322,7 +324,11 @@ class ManagedServer:
             if isinstance(backend, DockerBackend) and backend.exited():
                 raise ServerError(f"the Neo4j container stopped during start-up: "
                                   f"{backend.log_tail()}")
-            if port_answers(port) and self._answered_by_ours(pid, port):
+            answers = port_answers(port)
+            if answers and not self._answered_by_ours(pid, port):
+                last_error = (f"another process than the Neo4j we started (pid {pid}) "
+                              f"listens on port {port}")
+            elif answers:
                 try:
                     check_connection(settings)
                     return
