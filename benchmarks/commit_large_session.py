@@ -48,15 +48,14 @@ from lineagraph.models import BaseNode, Execution, SessionContext, SourceCode  #
 from bench_queries import queries  # noqa: E402
 from lineagraph.store import DEFAULT_BATCH_SIZE  # noqa: E402
 
-# Verification is only counting; values travel as parameters.
-COUNT_NODES = "MATCH (n:Node {session_id: $sid}) RETURN count(n) AS n"
+# Verification is only counting; values travel as parameters. A session's nodes are
+# found through the (session_id, id) index (cypher/schema/constraints.cypher).
+SESSION_NODES = "MATCH (n:Node) WHERE n.session_id = $sid AND n.id IS NOT NULL "
+COUNT_NODES = SESSION_NODES + "RETURN count(n) AS n"
 COUNT_DEPENDENCIES = (
-    "MATCH (n:Node {session_id: $sid})-[r]->(:Node) "
-    "WHERE type(r) IN $types RETURN count(r) AS n"
+    SESSION_NODES + "MATCH (n)-[r]->(:Node) WHERE type(r) IN $types RETURN count(r) AS n"
 )
-COUNT_LOCATIONS = (
-    "MATCH (n:Node {session_id: $sid})-[:LOCATED_IN]->(:SourceCode) RETURN count(*) AS n"
-)
+COUNT_LOCATIONS = SESSION_NODES + "MATCH (n)-[:LOCATED_IN]->(:SourceCode) RETURN count(*) AS n"
 
 
 @dataclass

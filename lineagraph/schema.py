@@ -10,7 +10,8 @@ never run by a constructor.
 
 Migrations: a store below version 2 gets its captions (``add_captions``), computed by
 the same functions the store writes them with; it only touches what lacks one, so it
-can run again, or be interrupted, harmlessly.
+can run again, or be interrupted, harmlessly. A store below version 3 loses the index on
+``:Node(session_id)`` alone (the ``(session_id, id)`` index answers its lookups).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from .queries import queries
 from .query import read_all, read_one, read_value, write
 
 # 1: constraints and indexes. 2: every node has a `caption` (for Neo4j Browser).
-SCHEMA_VERSION = 2
+# 3: no index on :Node(session_id) alone.
+SCHEMA_VERSION = 3
 CAPTION_BATCH = 5000
 
 __all__ = ["SCHEMA_VERSION", "SchemaVersionError", "ensure_schema", "read_schema_version",
@@ -70,9 +72,11 @@ def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
             return SCHEMA_VERSION  # all there: one read instead of a write per statement
         # Schema statements cannot share a transaction with writes: run each on its own.
         for query in creates:
-            _create(driver, database, query)
+            _apply(driver, database, query)
         if found is None or found < 2:
             add_captions(driver, database)
+        if found is None or found < 3:
+            _apply(driver, database, queries()["schema.drop_node_session_index"])
         _record_version(driver, database)
     except StoreUnavailableError as err:  # keeps its type: refused credentials stay so
         raise type(err)(f"cannot apply the schema: {err}") from None
@@ -91,18 +95,20 @@ def _record_version(driver: neo4j.Driver, database: str | None) -> None:
                 raise
 
 
-# Neo4j's answer when another process created the same index or constraint between
+# Neo4j's answers when another process created the same index or constraint between
 # this statement's IF NOT EXISTS and its own creation (two `lineagraph run` started at
-# once on a new store): what the statement was to make exists, so it succeeded
-_CREATED_MEANWHILE = "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists"
+# once on a new store), or dropped the index a DROP ... IF EXISTS found: what the
+# statement was to do is done, so it succeeded
+_DONE_MEANWHILE = {"Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+                   "Neo.ClientError.Schema.IndexNotFound"}
 
 
-def _create(driver: neo4j.Driver, database: str | None, query) -> None:
+def _apply(driver: neo4j.Driver, database: str | None, query) -> None:
     """One schema statement in its own transaction."""
     try:
         driver.execute_query(query.text, database_=database)
     except neo4j_errors.ClientError as err:
-        if err.code != _CREATED_MEANWHILE:
+        if err.code not in _DONE_MEANWHILE:
             raise translate(err, f"writing to Neo4j ({query.name})") from None
     except DRIVER_ERRORS as err:
         raise translate(err, f"writing to Neo4j ({query.name})") from None

@@ -88,7 +88,8 @@ def count(driver, database: str, cypher: str, **params) -> int:
 
 
 def session_node_count(driver, database: str, sid: str) -> int:
-    return count(driver, database, "MATCH (n:Node {session_id: $sid}) RETURN count(n)", sid=sid)
+    return count(driver, database, "MATCH (n:Node) WHERE n.session_id = $sid "
+                 "AND n.id IS NOT NULL RETURN count(n)", sid=sid)
 
 
 def check_blobs(store: GraphLineaDB) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lineagraph.errors import QueryFileError
@@ -61,3 +63,44 @@ def test_every_shipped_query_compiles_on_the_server(empty_db, neo4j_settings, qu
     params = {name: None for name in query.params}
     with empty_db.session(database=database) as session:
         session.run("EXPLAIN " + query.text, params).consume()
+
+
+def _operators(plan: dict) -> list[tuple[str, str]]:
+    found = [(plan["operatorType"].split("@")[0], plan["args"].get("Details", ""))]
+    for child in plan.get("children", []):
+        found += _operators(child)
+    return found
+
+
+# the migration that gives an old store its captions reads every node, once
+SCANS_EVERY_NODE = {"schema.nodes_without_caption"}
+
+
+def test_no_shipped_query_scans_every_node_but_the_caption_migration(store, neo4j_settings):
+    """On a store holding sessions, each query finds nodes through an index or a
+    relationship, never by reading every :Node; a session's nodes come from the
+    (session_id, id) index, the only one on session_id since schema version 3."""
+    from lineagraph.importer import import_lineapy
+
+    fixtures = Path(__file__).parent / "fixtures" / "lineapy"
+    import_lineapy(store, fixtures / "list_mutation_alias" / "db.sqlite")
+    import_lineapy(store, fixtures / "mixed_kitchen_sink" / "db.sqlite")
+    scanning, seeking = {}, set()
+    for query in queries():
+        if query.name.startswith("admin."):
+            continue
+        params = {name: None for name in query.params}
+        with store.driver.session(database=neo4j_settings.database) as session:
+            plan = session.run("EXPLAIN " + query.text, params).consume().plan
+        ops = _operators(plan)
+        every = [f"{op} {details}" for op, details in ops if op == "AllNodesScan" or
+                 (op == "NodeByLabelScan" and details.endswith(":Node"))]
+        if every:
+            scanning[query.name] = every
+        if any(op == "NodeIndexSeek" and "Node(session_id, id)" in details
+               for op, details in ops):
+            seeking.add(query.name)
+    assert set(scanning) == SCANS_EVERY_NODE, scanning
+    assert {"store.nodes_for_session", "store.variables_for_session",
+            "store.script_code_for_session", "store.artifacts_for_session",
+            "store.delete_staged_nodes", "catalog.session_edges"} <= seeking

@@ -28,8 +28,8 @@ RETURN l.lineno AS lineno, l.end_lineno AS end_lineno, c.code AS code;
 // Dependency edges between nodes of one session, for export.
 // Parameters: $session_id, $dependency_types. Returns: src, type, dst, props.
 MATCH (:Session {id: $session_id})
-MATCH (a:Node {session_id: $session_id})-[r]->(b:Node)
-WHERE type(r) IN $dependency_types
+MATCH (a:Node)-[r]->(b:Node)
+WHERE a.session_id = $session_id AND a.id IS NOT NULL AND type(r) IN $dependency_types
 RETURN a.id AS src, type(r) AS type, b.id AS dst, properties(r) AS props
 ORDER BY src, type, dst;
 

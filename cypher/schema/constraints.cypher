@@ -33,14 +33,13 @@ FOR (v:NodeValue) REQUIRE (v.node_id, v.execution_id) IS UNIQUE;
 CREATE CONSTRAINT lineagraph_schema_version IF NOT EXISTS
 FOR (m:LineagraphSchema) REQUIRE m.name IS UNIQUE;
 
-// name: node_session_index
-// Nodes of a session are found by session_id without walking :IN_SESSION.
-CREATE INDEX lineagraph_node_session IF NOT EXISTS
-FOR (n:Node) ON (n.session_id);
-
 // name: node_session_id_index
-// A session's nodes in id order, a page at a time (store.nodes_for_session): the seek
-// of one page gives its nodes already ordered, so each page costs its own size.
+// Nodes of a session are found by session_id without walking :IN_SESSION, and read in
+// id order a page at a time (store.nodes_for_session): the seek of one page gives its
+// nodes already ordered, so each page costs its own size. A query for a session's nodes
+// says `n.session_id = $session_id AND n.id IS NOT NULL`, which this index answers
+// (every :Node has an id). Schema version 3 dropped the index on session_id alone,
+// which each commit kept up to date for nothing (~4% of a 10,000-node commit).
 CREATE INDEX lineagraph_node_session_id IF NOT EXISTS
 FOR (n:Node) ON (n.session_id, n.id);
 

@@ -55,3 +55,8 @@ UNWIND $rows AS row
 MATCH (x) WHERE elementId(x) = row.element_id
 SET x.caption = row.caption
 RETURN count(x) AS written;
+
+// name: drop_node_session_index
+// Version 3: the index on :Node(session_id) alone is dropped (the (session_id, id) index
+// answers the same lookups, see constraints.cypher).
+DROP INDEX lineagraph_node_session IF EXISTS;

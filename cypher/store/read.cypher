@@ -77,7 +77,8 @@ ORDER BY c.jupyter_execution_count;
 // The script a session ran (the source code its nodes are located in).
 // Parameters: $session_id. Returns: code.
 MATCH (:Session {id: $session_id})
-MATCH (n:Node {session_id: $session_id})-[:LOCATED_IN]->(c:SourceCode)
+MATCH (n:Node)-[:LOCATED_IN]->(c:SourceCode)
+WHERE n.session_id = $session_id AND n.id IS NOT NULL
 RETURN c.code AS code
 LIMIT 1;
 
@@ -85,8 +86,8 @@ LIMIT 1;
 // (node id, variable name) pairs of a session. Parameters: $session_id.
 // Returns: node_id, name.
 MATCH (:Session {id: $session_id})
-MATCH (n:Node {session_id: $session_id})
-WHERE n.variables IS NOT NULL
+MATCH (n:Node)
+WHERE n.session_id = $session_id AND n.id IS NOT NULL AND n.variables IS NOT NULL
 UNWIND n.variables AS name
 RETURN n.id AS node_id, name
 ORDER BY node_id, name;
@@ -113,7 +114,8 @@ ORDER BY a.name, a.version;
 
 // name: artifacts_for_session
 // Parameters: $session_id. Returns: artifact.
-MATCH (a:Artifact)-[:OF_NODE]->(:Node {session_id: $session_id})
+MATCH (a:Artifact)-[:OF_NODE]->(n:Node)
+WHERE n.session_id = $session_id AND n.id IS NOT NULL
 RETURN properties(a) AS artifact
 ORDER BY a.name, a.version;
 

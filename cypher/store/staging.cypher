@@ -27,7 +27,8 @@ RETURN count(t) AS written;
 // Parameters: $session_id, $limit. Returns: deleted.
 MATCH (t:StagedSession {id: $session_id})
 WHERE NOT EXISTS { (:Session {id: $session_id}) }
-MATCH (n:Node {session_id: $session_id})
+MATCH (n:Node)
+WHERE n.session_id = $session_id AND n.id IS NOT NULL
 WITH n LIMIT $limit
 DETACH DELETE n
 RETURN count(*) AS deleted;
