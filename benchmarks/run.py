@@ -483,9 +483,11 @@ def worker(args: argparse.Namespace) -> int:
             if report.nodes_imported != size:
                 raise SystemExit(f"imported {report.nodes_imported} nodes, expected {size}")
             out["import"] = {"seconds": report.seconds, "nodes": report.nodes_imported,
-                             "edges": report.edges_imported, "store_nodes_before": stored}
+                             "edges": report.edges_imported, "store_nodes_before": stored,
+                             "read_seconds": report.read_seconds}
             console.print(f"  import: {report.nodes_imported} nodes in "
-                          f"{report.seconds:.2f} s")
+                          f"{report.seconds:.2f} s ({report.read_seconds:.2f} s reading "
+                          "and checking the file)")
         out["server_memory"] = memory.peaks
         if args.profile:
             out["profile"] = profile(db, base)
@@ -749,21 +751,28 @@ def build_tables(results: dict[int, dict], args: argparse.Namespace) -> list[dic
         imp = r["ours"].get("import")
         if imp:
             before = imp.get("store_nodes_before")
+            read = imp.get("read_seconds")
             rows.append([f"{size:,}", f"{imp['nodes']:,}", f"{imp['edges']:,}",
-                         fmt_s(imp["seconds"]), fmt_rate(imp["nodes"], imp["seconds"]),
+                         fmt_s(imp["seconds"]), fmt_s(read),
+                         fmt_s(None if read is None else imp["seconds"] - read),
+                         fmt_s(med(r["ours"]["commit"])),
+                         fmt_rate(imp["nodes"], imp["seconds"]),
                          "—" if before is None else f"{before:,}"])
         else:
-            rows.append([f"{size:,}", "—", "—", "—", "—", "—"])
+            rows.append([f"{size:,}"] + ["—"] * 8)
     tables.append({
         "title": "Import",
         "note": ("`import_lineapy(db, path)` of the SQLite file LineaPy wrote (one copy of "
                  "the session), once per size, into the same Neo4j database; seconds as "
-                 "the importer reports them (reading SQLite, checks, writing). `store "
-                 "nodes before`: what the database held when the import began (every "
-                 "earlier measure's data but the floor's, which is removed once timed); "
-                 "the managed server's page cache is 512 MiB."),
-        "header": ["nodes", "nodes imported", "edges imported", "time", "nodes/s",
-                   "store nodes before"],
+                 "the importer reports them: `reading` is reading the SQLite file and "
+                 "checking it whole (Python, before any write), `writing` the rest "
+                 "(building the session's rows and committing them), beside our `commit` "
+                 "of the same session (median, Write above). `store nodes before`: what "
+                 "the database held when the import began (every earlier measure's data "
+                 "but the floor's, which is removed once timed); the managed server's "
+                 "page cache is 512 MiB."),
+        "header": ["nodes", "nodes imported", "edges imported", "time", "reading",
+                   "writing", "commit", "nodes/s", "store nodes before"],
         "rows": rows,
     })
     rows = []
@@ -841,10 +850,16 @@ def targets(results: dict[int, dict]) -> list[tuple[str, str, str]]:
         read = med(large["ours"]["get_nodes_for_session"])
         out.append(("get_nodes_for_session of 100k nodes ≤ 2.5 s",
                     "met" if read <= 2.5 else "not met", fmt_s(read)))
-        imp = (large["ours"].get("import") or {}).get("seconds")
+        found = large["ours"].get("import") or {}
+        imp = found.get("seconds")
         if imp:
+            text = fmt_s(imp)
+            if found.get("read_seconds") is not None:
+                text += (f": {fmt_s(found['read_seconds'])} reading and checking the "
+                         f"file, {fmt_s(imp - found['read_seconds'])} writing (our commit "
+                         f"of the same session: {fmt_s(med(large['ours']['commit']))})")
             out.append(("import of 100k nodes ≤ 8 s", "met" if imp <= 8 else "not met",
-                        fmt_s(imp)))
+                        text))
     biggest = max(results)
     out.append((f"every size up to {biggest:,} on the server's default memory settings",
                 "met", "every measure above ran at every size (a failure stops the run)"))

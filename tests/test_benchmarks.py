@@ -104,6 +104,7 @@ def test_runner_output_at_a_tiny_size(empty_db, neo4j_settings, tmp_path):
         assert result["results"]["100"]["ours"]["import"]["nodes"] == 100
         assert ours["import"]["nodes"] == 200
         assert ours["import"]["store_nodes_before"] > 0
+        assert 0 < ours["import"]["read_seconds"] < ours["import"]["seconds"]
     else:
         assert lineapy is None and "import" not in ours
 
