@@ -67,16 +67,16 @@ def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
             )
         creates = [q for q in queries().namespace("schema")
                    if q.name.startswith("schema.") and q.text.lstrip().upper().startswith("CREATE ")]
-        if found == SCHEMA_VERSION and set(map(_created_name, creates)) <= set(
-                read_value(driver, database, "schema.schema_names")):
+        names = set(read_value(driver, database, "schema.schema_names"))
+        if (found == SCHEMA_VERSION and set(map(_created_name, creates)) <= names
+                and not names & set(DROPPED)):
             return SCHEMA_VERSION  # all there: one read instead of a write per statement
         # Schema statements cannot share a transaction with writes: run each on its own.
         for query in creates:
             _apply(driver, database, query)
         if found is None or found < 2:
             add_captions(driver, database)
-        if found is None or found < 3:
-            _apply(driver, database, queries()["schema.drop_node_session_index"])
+        _drop_old_indexes(driver, database)
         _record_version(driver, database)
     except StoreUnavailableError as err:  # keeps its type: refused credentials stay so
         raise type(err)(f"cannot apply the schema: {err}") from None
@@ -95,12 +95,32 @@ def _record_version(driver: neo4j.Driver, database: str | None) -> None:
                 raise
 
 
-# Neo4j's answers when another process created the same index or constraint between
+# Neo4j's answer when another process created the same index or constraint between
 # this statement's IF NOT EXISTS and its own creation (two `lineagraph run` started at
-# once on a new store), or dropped the index a DROP ... IF EXISTS found: what the
-# statement was to do is done, so it succeeded
-_DONE_MEANWHILE = {"Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
-                   "Neo.ClientError.Schema.IndexNotFound"}
+# once on a new store): what the statement was to make exists, so it succeeded
+_CREATED_MEANWHILE = "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists"
+
+# Indexes an earlier schema version had: the statement dropping each, and the index
+# that now answers its lookups (version 3: (session_id, id) serves what session_id did).
+DROPPED = {"lineagraph_node_session": ("schema.drop_node_session_index",
+                                       "lineagraph_node_session_id")}
+
+
+def _drop_old_indexes(driver: neo4j.Driver, database: str | None) -> None:
+    """Drop the indexes of ``DROPPED`` once the index that replaces each is online
+    (until then a session's nodes would be found by reading every node). Another process
+    may drop one between our IF EXISTS and the drop itself (Neo4j then fails the drop):
+    an index that is gone is what was wanted."""
+    for old, (drop, new) in DROPPED.items():
+        if old not in read_value(driver, database, "schema.schema_names"):
+            continue
+        try:
+            driver.execute_query(queries()["schema.await_index"].text, name=new,
+                                 database_=database)
+            driver.execute_query(queries()[drop].text, database_=database)
+        except DRIVER_ERRORS as err:
+            if old in read_value(driver, database, "schema.schema_names"):
+                raise translate(err, f"dropping the index {old}") from None
 
 
 def _apply(driver: neo4j.Driver, database: str | None, query) -> None:
@@ -108,7 +128,7 @@ def _apply(driver: neo4j.Driver, database: str | None, query) -> None:
     try:
         driver.execute_query(query.text, database_=database)
     except neo4j_errors.ClientError as err:
-        if err.code not in _DONE_MEANWHILE:
+        if err.code != _CREATED_MEANWHILE:
             raise translate(err, f"writing to Neo4j ({query.name})") from None
     except DRIVER_ERRORS as err:
         raise translate(err, f"writing to Neo4j ({query.name})") from None

@@ -76,6 +76,7 @@ def _operators(plan: dict) -> list[tuple[str, str]]:
 
 # the queries that find a session's nodes by its id
 SESSION_LOOKUPS = ["store.nodes_for_session", "store.variables_for_session",
+                   "store.libraries_for_session",
                    "store.script_code_for_session", "store.artifacts_for_session",
                    "store.delete_staged_nodes", "catalog.session_edges"]
 

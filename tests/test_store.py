@@ -455,14 +455,18 @@ def test_ensure_schema_writes_nothing_when_all_is_there_and_restores_what_is_mis
     assert count(driver, db, applied) != stamp
 
 
+@pytest.mark.parametrize("start", ["new", "version 2"])
 def test_processes_applying_the_schema_to_a_new_store_at_once_all_succeed(
-        empty_db, neo4j_settings):
+        empty_db, neo4j_settings, start):
     # IF NOT EXISTS is checked per transaction: a process whose index another created
-    # in between got EquivalentSchemaRuleAlreadyExists (two `lineagraph run` at once)
+    # in between got EquivalentSchemaRuleAlreadyExists (two `lineagraph run` at once);
+    # from a version-2 store, each drops the old session_id index, which Neo4j refuses
+    # to drop twice (Neo.DatabaseError.Schema.IndexDropFailed)
     import subprocess
     import sys
 
     from conftest import wipe
+    from lineagraph.schema import ensure_schema
     env = store_env(neo4j_settings, pathlib.Path("/nonexistent-home"))
     apply = ("from lineagraph.environment import resolve_settings;"
              "from lineagraph.connection import open_driver;"
@@ -471,6 +475,11 @@ def test_processes_applying_the_schema_to_a_new_store_at_once_all_succeed(
     failed = []
     for _ in range(4):
         wipe(empty_db, neo4j_settings.database)
+        if start == "version 2":
+            ensure_schema(empty_db, neo4j_settings.database)
+            for cypher in ("CREATE INDEX lineagraph_node_session FOR (n:Node) ON (n.session_id)",
+                           "MATCH (m:LineagraphSchema) SET m.version = 2"):
+                empty_db.execute_query(cypher, database_=neo4j_settings.database)
         procs = [subprocess.Popen([sys.executable, "-c", apply], env=env, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                  for _ in range(3)]
@@ -480,6 +489,8 @@ def test_processes_applying_the_schema_to_a_new_store_at_once_all_succeed(
                 failed.append(err.strip().splitlines()[-1:])
     assert not failed
     assert read_schema_version(empty_db, neo4j_settings.database) == SCHEMA_VERSION
+    assert "lineagraph_node_session" not in count(
+        empty_db, neo4j_settings.database, "SHOW INDEXES YIELD name RETURN collect(name)")
 
 
 def test_a_store_from_a_newer_release_is_refused(store, driver, neo4j_settings):

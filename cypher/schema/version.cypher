@@ -56,6 +56,11 @@ MATCH (x) WHERE elementId(x) = row.element_id
 SET x.caption = row.caption
 RETURN count(x) AS written;
 
+// name: await_index
+// Waits until the index $name is online (at most 300 s), as before an older index whose
+// lookups it takes over is dropped. Parameters: $name.
+CALL db.awaitIndex($name, 300);
+
 // name: drop_node_session_index
 // Version 3: the index on :Node(session_id) alone is dropped (the (session_id, id) index
 // answers the same lookups, see constraints.cypher).

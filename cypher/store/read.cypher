@@ -48,7 +48,8 @@ RETURN collect([properties(n), [x IN out WHERE x[0] IN $dependency_types],
 // One import per distinct (package, version) of a session, the first by id, in
 // (package, version) order. Parameters: $session_id, $dependency_types. Returns: rows.
 MATCH (:Session {id: $session_id})
-MATCH (i:ImportNode {session_id: $session_id})
+MATCH (i:Node:ImportNode)
+WHERE i.session_id = $session_id AND i.id IS NOT NULL
 WITH coalesce(i.package_name, i.name) AS package, i.version AS version, i
 ORDER BY i.id
 WITH package, version, collect(i)[0] AS n
