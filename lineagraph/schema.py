@@ -73,10 +73,10 @@ def ensure_schema(driver: neo4j.Driver, database: str | None = None) -> int:
             return SCHEMA_VERSION  # all there: one read instead of a write per statement
         # Schema statements cannot share a transaction with writes: run each on its own.
         for query in creates:
-            _apply(driver, database, query)
+            _create(driver, database, query)
         if found is None or found < 2:
             add_captions(driver, database)
-        _drop_old_indexes(driver, database)
+        _drop_old_indexes(driver, database, names)
         _record_version(driver, database)
     except StoreUnavailableError as err:  # keeps its type: refused credentials stay so
         raise type(err)(f"cannot apply the schema: {err}") from None
@@ -106,13 +106,13 @@ DROPPED = {"lineagraph_node_session": ("schema.drop_node_session_index",
                                        "lineagraph_node_session_id")}
 
 
-def _drop_old_indexes(driver: neo4j.Driver, database: str | None) -> None:
+def _drop_old_indexes(driver: neo4j.Driver, database: str | None, names: set[str]) -> None:
     """Drop the indexes of ``DROPPED`` once the index that replaces each is online
     (until then a session's nodes would be found by reading every node). Another process
     may drop one between our IF EXISTS and the drop itself (Neo4j then fails the drop):
-    an index that is gone is what was wanted."""
+    an index that is gone is what was wanted. ``names``: the store's index names."""
     for old, (drop, new) in DROPPED.items():
-        if old not in read_value(driver, database, "schema.schema_names"):
+        if old not in names:
             continue
         try:
             driver.execute_query(queries()["schema.await_index"].text, name=new,
@@ -123,7 +123,7 @@ def _drop_old_indexes(driver: neo4j.Driver, database: str | None) -> None:
                 raise translate(err, f"dropping the index {old}") from None
 
 
-def _apply(driver: neo4j.Driver, database: str | None, query) -> None:
+def _create(driver: neo4j.Driver, database: str | None, query) -> None:
     """One schema statement in its own transaction."""
     try:
         driver.execute_query(query.text, database_=database)
