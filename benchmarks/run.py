@@ -8,8 +8,11 @@ pickles it, and hands it to two fresh processes:
 2. our side (this file with ``--worker``): one ``GraphLineaDB.commit()`` per repeat, the
    raw ``UNWIND`` floor through the same driver (its data deleted once timed, so that
    what follows runs on lineagraph's data only), ``get_nodes_for_session``,
-   ``get_artifact_by_name``, the 50-node slice, the import of LineaPy's file, and the
-   process's peak RSS (``ru_maxrss``, so one process per size).
+   ``get_artifact_by_name``, the 50-node slice and the process's peak RSS
+   (``ru_maxrss``, so one process per size);
+3. the import of LineaPy's file (this file with ``--worker`` and ``--import-only``), in a
+   process of its own: after a size's other measures, the worker's state slowed reading
+   1,000,000 nodes from 56 s (a fresh process) to 264 s.
 
 It prints a table per measure and, with ``--write-md``, regenerates BENCHMARKS.md.
 
@@ -21,6 +24,7 @@ new ids; ``--wipe`` deletes all data of the database first.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import datetime
 import importlib.metadata
@@ -52,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 import workload  # noqa: E402
 
 from lineagraph import GraphLineaDB  # noqa: E402
+from lineagraph import config as lineagraph_config  # noqa: E402
 from lineagraph.config import ConnectionSettings  # noqa: E402
 from lineagraph.connection import open_driver  # noqa: E402
 from lineagraph.environment import resolve_settings  # noqa: E402
@@ -132,10 +137,13 @@ FLOOR_SHAPES = ("maps", "lists", "elements")
 
 
 def floor_write(driver: neo4j.Driver, database: str | None, session: dict[str, Any],
-                m: dict[str, Any], batch: int, shape: str, per_transaction: int) -> float:
+                m: dict[str, Any], batch: int, shape: str, per_transaction: int,
+                workers: int = 1) -> float:
     """The same nodes and relationships written by minimal CREATE-only UNWIND statements
     of ``shape`` (floor.cypher; no checks, no MERGE), at most ``per_transaction`` nodes
-    (and twice as many edges) per transaction, as the store's commit does; returns the
+    (and twice as many edges) per transaction, as the store's commit does, ``workers``
+    of them at once as its staged commit does (the first node transaction, which writes
+    the session, and the last edge one, which writes the artifacts, alone); returns the
     seconds of all its transactions."""
     q = queries()
     rows = [node_to_row(n) for n in m["nodes"]]
@@ -180,32 +188,52 @@ def floor_write(driver: neo4j.Driver, database: str | None, session: dict[str, A
     edge_step = 2 * per_transaction
     element_ids: dict[str, str] = {}  # shape `elements`: what the node statements returned
 
+    local = threading.local()
+    opened: list[neo4j.Session] = []
+
+    def in_own_session(work: Callable, chunk: list, *flags: bool):
+        if not hasattr(local, "session"):
+            local.session = driver.session(database=database)
+            opened.append(local.session)
+        return local.session.execute_write(work, chunk, *flags)
+
+    def in_parallel(work: Callable, chunks: list[list]) -> list:
+        if workers == 1 or len(chunks) <= 1:
+            return [in_own_session(work, chunk, False) for chunk in chunks]
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda chunk: in_own_session(work, chunk, False), chunks))
+
+    def nodes_tx(tx: neo4j.ManagedTransaction, chunk: list, first: bool) -> dict:
+        if first:
+            tx.run(q["benchmarks.floor_head"].text, head).consume()
+        found: dict[str, str] = {}
+        for query, part in node_statements(chunk):
+            result = tx.run(query.text, rows=part, session_id=sid, code_id=code.id)
+            if shape == "elements":
+                found.update(result.single()["element_ids"])
+            result.consume()
+        return found
+
+    def edges_tx(tx: neo4j.ManagedTransaction, chunk: list, last: bool) -> None:
+        for start in range(0, len(chunk), batch):
+            tx.run(edge_query.text, rows=chunk[start:start + batch]).consume()
+        if last:
+            tx.run(q["benchmarks.floor_artifacts"].text, rows=session["artifacts"]).consume()
+
     started = time.perf_counter()
-    with driver.session(database=database) as s:
-        for index, chunk in enumerate(node_chunks):
-            def nodes_tx(tx: neo4j.ManagedTransaction, chunk=chunk, first=index == 0) -> dict:
-                if first:
-                    tx.run(q["benchmarks.floor_head"].text, head).consume()
-                found: dict[str, str] = {}
-                for query, part in node_statements(chunk):
-                    result = tx.run(query.text, rows=part, session_id=sid, code_id=code.id)
-                    if shape == "elements":
-                        found.update(result.single()["element_ids"])
-                    result.consume()
-                return found
-            element_ids.update(s.execute_write(nodes_tx))
+    try:
+        element_ids.update(in_own_session(nodes_tx, node_chunks[0], True))
+        for found in in_parallel(nodes_tx, node_chunks[1:]):
+            element_ids.update(found)
         if shape == "elements":  # the edges' ends by element id, timed as ours are
             edges = [[element_ids[e[0]], element_ids[e[1]], e[2], e[3]] for e in edges]
         edge_chunks = [edges[i:i + edge_step] for i in range(0, len(edges), edge_step)]
-        for index, chunk in enumerate(edge_chunks or [[]]):
-            def edges_tx(tx: neo4j.ManagedTransaction, chunk=chunk,
-                         last=index == max(len(edge_chunks) - 1, 0)) -> None:
-                for start in range(0, len(chunk), batch):
-                    tx.run(edge_query.text, rows=chunk[start:start + batch]).consume()
-                if last:
-                    tx.run(q["benchmarks.floor_artifacts"].text,
-                           rows=session["artifacts"]).consume()
-            s.execute_write(edges_tx)
+        edge_chunks = edge_chunks or [[]]
+        in_parallel(edges_tx, edge_chunks[:-1])
+        in_own_session(edges_tx, edge_chunks[-1], True)
+    finally:
+        for opened_session in opened:
+            opened_session.close()
     return time.perf_counter() - started
 
 
@@ -356,9 +384,43 @@ def write_with_store(db: GraphLineaDB, m: dict[str, Any]) -> None:
         db.write_artifact(artifact)
 
 
-def worker(args: argparse.Namespace) -> int:
-    """Our side for one size; writes a JSON result to --out."""
+def import_worker(args: argparse.Namespace) -> int:
+    """The import of LineaPy's file (``--lineapy-db``) of one size, in a fresh process;
+    writes a JSON result to --out."""
     from lineagraph.importer import import_lineapy
+
+    with open(args.worker, "rb") as f:
+        size = len(pickle.load(f)["nodes"])
+    settings, _ = settings_from_environment()
+    driver = open_driver(settings)
+    db = GraphLineaDB(driver, database=settings.database,
+                      blobs=Path(tempfile.mkdtemp(prefix="lineagraph-bench-blobs-")),
+                      batch_size=args.batch_size)
+    memory = ServerMemory(driver, settings.database)
+    try:
+        records, _, _ = driver.execute_query(
+            queries()["benchmarks.store_node_count"].text, database_=settings.database)
+        stored = records[0]["nodes"]
+        with memory.measure("import"):
+            report = import_lineapy(db, args.lineapy_db)
+        if report.nodes_imported != size:
+            raise SystemExit(f"imported {report.nodes_imported} nodes, expected {size}")
+        out = {"import": {"seconds": report.seconds, "nodes": report.nodes_imported,
+                          "edges": report.edges_imported, "store_nodes_before": stored,
+                          "read_seconds": report.read_seconds,
+                          "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss},
+               "server_memory": memory.peaks}
+        console.print(f"  import: {report.nodes_imported} nodes in {report.seconds:.2f} s "
+                      f"({report.read_seconds:.2f} s reading and checking the file)")
+    finally:
+        db.close()
+        driver.close()
+    Path(args.out).write_text(json.dumps(out))
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Our side for one size but the import; writes a JSON result to --out."""
     from lineagraph.slicing import ensure_slicing_index, get_program_slice
 
     with open(args.worker, "rb") as f:
@@ -393,7 +455,7 @@ def worker(args: argparse.Namespace) -> int:
             for shape in FLOOR_SHAPES:
                 floor_write(driver, settings.database, workload.tagged(warm, "fl" + shape),
                             models(workload.tagged(warm, "fl" + shape)), args.batch_size,
-                            shape, db.transaction_nodes)
+                            shape, db.transaction_nodes, db.write_workers)
                 remove_floor(driver, settings.database)
 
         memory = ServerMemory(driver, settings.database)
@@ -428,7 +490,7 @@ def worker(args: argparse.Namespace) -> int:
             with memory.measure(f"floor ({shape})"):
                 shapes[shape].append(floor_write(driver, settings.database, session, m,
                                                  args.batch_size, shape,
-                                                 db.transaction_nodes))
+                                                 db.transaction_nodes, db.write_workers))
             remove_floor(driver, settings.database)
 
         measures = ["ours", *FLOOR_SHAPES]
@@ -474,20 +536,6 @@ def worker(args: argparse.Namespace) -> int:
                       f"{statistics.median(out['get_nodes_for_session']):.2f} s, "
                       f"slice {statistics.median(out['slice']) * 1000:.1f} ms")
 
-        if args.lineapy_db:
-            records, _, _ = driver.execute_query(
-                queries()["benchmarks.store_node_count"].text, database_=settings.database)
-            stored = records[0]["nodes"]
-            with memory.measure("import"):
-                report = import_lineapy(db, args.lineapy_db)
-            if report.nodes_imported != size:
-                raise SystemExit(f"imported {report.nodes_imported} nodes, expected {size}")
-            out["import"] = {"seconds": report.seconds, "nodes": report.nodes_imported,
-                             "edges": report.edges_imported, "store_nodes_before": stored,
-                             "read_seconds": report.read_seconds}
-            console.print(f"  import: {report.nodes_imported} nodes in "
-                          f"{report.seconds:.2f} s ({report.read_seconds:.2f} s reading "
-                          "and checking the file)")
         out["server_memory"] = memory.peaks
         if args.profile:
             out["profile"] = profile(db, base)
@@ -559,14 +607,23 @@ def run_ours(path: Path, lineapy_db: Path | None, args: argparse.Namespace,
            "--repeat", str(repeat), "--batch-size", str(args.batch_size)]
     if args.read_repeat:
         cmd += ["--read-repeat", str(args.read_repeat)]
-    if lineapy_db is not None:
-        cmd += ["--lineapy-db", str(lineapy_db)]
     if profile_it:
         cmd.append("--profile")
     done = subprocess.run(cmd, check=False)
     if done.returncode != 0:
         raise SystemExit(f"lineagraph's side failed ({done.returncode})")
-    return json.loads(out.read_text())
+    result = json.loads(out.read_text())
+    if lineapy_db is not None:
+        cmd = [sys.executable, __file__, "--worker", str(path), "--out", str(out),
+               "--batch-size", str(args.batch_size), "--import-only",
+               "--lineapy-db", str(lineapy_db)]
+        done = subprocess.run(cmd, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"lineagraph's import failed ({done.returncode})")
+        imported = json.loads(out.read_text())
+        result["import"] = imported["import"]
+        result["server_memory"].update(imported["server_memory"])
+    return result
 
 
 def writes_repeat(args: argparse.Namespace, size: int) -> int:
@@ -763,7 +820,8 @@ def build_tables(results: dict[int, dict], args: argparse.Namespace) -> list[dic
     tables.append({
         "title": "Import",
         "note": ("`import_lineapy(db, path)` of the SQLite file LineaPy wrote (one copy of "
-                 "the session), once per size, into the same Neo4j database; seconds as "
+                 "the session), once per size, in a fresh process of its own, into the "
+                 "same Neo4j database; seconds as "
                  "the importer reports them: `reading` is reading the SQLite file and "
                  "checking it whole (Python, before any write), `writing` the rest (the "
                  "schema check, copying pickles, building the session's rows and "
@@ -779,15 +837,17 @@ def build_tables(results: dict[int, dict], args: argparse.Namespace) -> list[dic
     rows = []
     for size, r in results.items():
         lp = (r.get("lineapy") or {}).get("maxrss_kib")
+        imported = (r["ours"].get("import") or {}).get("maxrss_kib")
         rows.append([f"{size:,}", f"{r['ours']['maxrss_kib'] / 1024:,.0f} MiB",
+                     "—" if imported is None else f"{imported / 1024:,.0f} MiB",
                      "—" if lp is None else f"{lp / 1024:,.0f} MiB"])
     tables.append({
         "title": "Memory",
         "note": ("Peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`) of a fresh process "
-                 "per size that did everything above for that size (build the models of "
-                 "each write's copy, commits, floor, reads, slices, import); LineaPy's "
-                 "process likewise (writes, reads, slices)."),
-        "header": ["nodes", "lineagraph process", "LineaPy process"],
+                 "per size that did everything above for that size but the import (build "
+                 "the models of each write's copy, commits, floor, reads, slices), of the "
+                 "import's process, and of LineaPy's process (writes, reads, slices)."),
+        "header": ["nodes", "lineagraph process", "import process", "LineaPy process"],
         "rows": rows,
     })
     return tables
@@ -1046,6 +1106,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--lineapy-db", help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--import-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -1062,7 +1123,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
-        return worker(args)
+        return import_worker(args) if args.import_only else worker(args)
     command = "benchmarks/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     started_at = datetime.datetime.now(datetime.timezone.utc)
     load_start = os.getloadavg()
@@ -1077,6 +1138,9 @@ def main(argv: list[str] | None = None) -> int:
             driver.close()
     facts = machine_facts(settings)
     facts["batch size"] = str(args.batch_size)
+    facts["large commits"] = (f"{lineagraph_config.transaction_nodes():,} nodes per "
+                              f"transaction, {lineagraph_config.write_workers()} at once "
+                              "(ours and the floor's)")
     with_lineapy = not args.skip_lineapy and LINEAPY_PYTHON.exists()
     if not with_lineapy and not args.skip_lineapy:
         console.print(f"[yellow]{LINEAPY_PYTHON} is missing (make bench-venv): LineaPy's "

@@ -269,3 +269,22 @@ def test_a_query_file_missing_or_unreadable_is_not_taken_for_neo4j(driver, tmp_p
             query.read_all(driver, None, "schema.schema_names")
     finally:
         query_files.queries.cache_clear()
+
+
+@pytest.mark.parametrize("raw", ["0", "33", "two", "-1"])
+def test_a_write_workers_setting_out_of_range_names_the_setting_and_the_range(monkeypatch, raw):
+    from lineagraph import config
+
+    monkeypatch.setenv("LINEAGRAPH_WRITE_WORKERS", raw)
+    with pytest.raises(ConfigurationError,
+                       match=rf"LINEAGRAPH_WRITE_WORKERS='{raw}': .* from 1 to 32"):
+        config.write_workers()
+
+
+def test_write_workers_default_to_two_and_follow_the_setting(monkeypatch):
+    from lineagraph import config
+
+    monkeypatch.delenv("LINEAGRAPH_WRITE_WORKERS", raising=False)
+    assert config.write_workers() == 2
+    monkeypatch.setenv("LINEAGRAPH_WRITE_WORKERS", "5")
+    assert config.write_workers() == 5

@@ -6,6 +6,7 @@ nothing, a process killed midway leaves nothing visible and the next attempt suc
 from __future__ import annotations
 
 import signal
+import threading
 import time
 
 import pytest
@@ -65,10 +66,14 @@ def reader(store):
     return GraphLineaDB(store.driver, database=store.database, blobs=store.blobs)
 
 
-def test_a_unit_larger_than_a_transaction_is_invisible_until_published_whole(store, reader):
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_unit_larger_than_a_transaction_is_invisible_until_published_whole(
+        store, reader, workers):
     write_old_session(store)
     store.transaction_nodes = LIMIT
+    store.write_workers = workers
     seen = []
+    threads = set()
 
     def check(step: str, done: int) -> None:
         seen.append(step)
@@ -87,14 +92,19 @@ def test_a_unit_larger_than_a_transaction_is_invisible_until_published_whole(sto
         # no stored node has an edge from the new ones yet (impact cannot reach them)
         assert count(store.driver, store.database,
                      "MATCH (:Node {id: 'old-f'})<-[r]-() RETURN count(r)") == 0
+        threads.add(threading.current_thread().name)
         if step == "nodes":
-            assert 0 < staged_count(store, "big") == done
+            # the other workers' transactions may commit meanwhile, never more of them
+            assert 0 < done <= staged_count(store, "big") <= done + (workers - 1) * LIMIT
 
     store.on_transaction = check
     nodes = buffer_big_session(store)
     stats = store.commit()
 
     assert seen.count("nodes") == -(-len(nodes) // LIMIT) and "edges" in seen
+    # the nodes and edges were written by the workers, the rest by the caller
+    assert len({t for t in threads if t.startswith("lineagraph-commit")}) == \
+        (workers if workers > 1 else 0)
     assert seen[-1] == "publish" and stats.transactions == len(seen)
     assert stats.nodes == len(nodes)
     reader.clear_cache()
@@ -128,11 +138,18 @@ def committed_graph(store, limit: int, buffer=buffer_big_session):
 
 
 def test_a_staged_unit_stores_what_one_transaction_stores(store, neo4j_settings, tmp_path):
-    """The same unit, committed whole and in transactions of LIMIT nodes: equal graphs."""
+    """The same unit, committed whole and in transactions of LIMIT nodes, one at a time
+    and four at once: equal graphs."""
     whole_stats, whole = committed_graph(store, 10_000)
+    store.write_workers = 1
     staged_stats, staged = committed_graph(store, LIMIT)
+    store.write_workers = 4
+    parallel_stats, parallel = committed_graph(store, LIMIT)
     assert whole_stats.transactions == 1 and staged_stats.transactions > 5
-    assert staged == whole
+    assert parallel_stats.transactions == staged_stats.transactions
+    assert (parallel_stats.nodes, parallel_stats.edges) == (staged_stats.nodes,
+                                                            staged_stats.edges)
+    assert staged == whole and parallel == whole
 
 
 def test_a_staged_node_whose_id_is_stored_is_merged_as_one_transaction_merges_it(
@@ -166,12 +183,16 @@ def fail_in_the_third_transaction_of_nodes(store, message: str) -> None:
     buffer_big_session(store)
 
 
-def test_a_failure_midway_removes_what_the_unit_wrote(store, reader):
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_failure_midway_removes_what_the_unit_wrote(store, reader, workers):
     write_old_session(store)
+    store.write_workers = workers
     fail_in_the_third_transaction_of_nodes(store, "stop here")
     with pytest.raises(RuntimeError, match="stop here"):
         store.commit()
     assert staged_count(store, "big") == 0 and stand_ins(store) == 0
+    # no worker goes on writing after the failure was raised
+    assert not [t for t in threading.enumerate() if t.name.startswith("lineagraph-commit")]
     assert reader.get_all_artifacts() == []
 
     store.on_transaction = None  # the same work again: stored whole
@@ -243,6 +264,7 @@ def test_gc_removes_a_commit_whose_writer_died(store, reader, monkeypatch):
     from lineagraph.store.staging import StagedCommit
 
     monkeypatch.setattr(StagedCommit, "_abandon", lambda self: None)  # as if killed
+    store.write_workers = 1  # exactly three transactions of nodes written
     write_old_session(store)
     fail_in_the_third_transaction_of_nodes(store, "writer gone")
     with pytest.raises(RuntimeError, match="writer gone"):

@@ -77,6 +77,7 @@ class GraphLineaDB(WritesMixin, CommitMixin, ReadsMixin, DeletesMixin):
         owns_driver: bool = False,
         cache_size: int = DEFAULT_CACHE_SIZE,
         transaction_nodes: int | None = None,
+        write_workers: int | None = None,
     ):
         self.driver = driver
         self.database = database
@@ -87,6 +88,8 @@ class GraphLineaDB(WritesMixin, CommitMixin, ReadsMixin, DeletesMixin):
         # a unit with more nodes is written in transactions of at most this many and
         # published at once (lineagraph.store.staging): commits need bounded memory
         self.transaction_nodes = transaction_nodes or config.transaction_nodes()
+        # how many of those transactions run at once
+        self.write_workers = write_workers or config.write_workers()
         # called after each transaction of such a unit with (step, how many so far)
         self.on_transaction = None
         self._owns_driver = owns_driver

@@ -52,7 +52,7 @@ NOTHING_STORED = ", nothing of it was stored"
 
 class CommitMixin:
     """GraphLineaDB's commit (its state: ``_unit``, ``_cache``, ``blobs``, ``driver``,
-    ``transaction_nodes``, ``on_transaction``)."""
+    ``transaction_nodes``, ``write_workers``, ``on_transaction``)."""
 
     def commit(self) -> CommitStats:
         """Send everything written since the last commit, atomically."""
@@ -114,10 +114,12 @@ class CommitMixin:
                         check_blobs_present(self.blobs, unit)
                     with session(self.driver, self.database) as open_session:
                         if len(unit.nodes) > self.transaction_nodes:
-                            stats = StagedCommit(open_session, unit, self.batch_size,
-                                                 self.transaction_nodes, retried,
-                                                 self.on_transaction,
-                                                 assume_new=not node_race).run()
+                            stats = StagedCommit(
+                                open_session, unit, self.batch_size,
+                                self.transaction_nodes, retried, self.on_transaction,
+                                assume_new=not node_race, workers=self.write_workers,
+                                open_session=lambda: session(self.driver, self.database),
+                            ).run()
                         else:
                             stats = open_session.execute_write(
                                 self._work(unit, retried, trust_fresh=not node_race))

@@ -10,6 +10,8 @@ refuses a single transaction of 100,000 nodes). A unit with more nodes than
    source code and a ``:StagedSession`` stand-in for each session that is new;
 2. the nodes of those sessions, at most ``transaction_nodes`` per transaction, then the
    edges between them and their variables, point (``IN_SESSION``) at the stand-ins;
+   ``write_workers`` of these transactions run at once, each in a driver session of its
+   own (Neo4j runs a statement on one core; the driver retries a deadlock between them);
 3. one last transaction turns the stand-ins into ``:Session`` nodes and writes the rest
    of the unit: executions, session properties, nodes of sessions already stored,
    edges that leave the new nodes, values and artifacts.
@@ -26,12 +28,14 @@ being written.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
+import threading
 import time
 import uuid
 from time import sleep as _sleep  # not a time.sleep a recorded program patched
-from typing import Callable
+from typing import Any, Callable, ContextManager
 
 from .._driver import neo4j  # the driver without NumPy and pandas
 from neo4j import exceptions as neo4j_errors
@@ -100,8 +104,15 @@ class StagedCommit:
     def __init__(self, session: neo4j.Session, unit: Unit, batch: int,
                  transaction_nodes: int, retried: bool,
                  on_transaction: Callable[[str, int], None] | None = None,
-                 assume_new: bool = True):
+                 assume_new: bool = True,
+                 open_session: Callable[[], ContextManager[neo4j.Session]] | None = None,
+                 workers: int = 1):
         self.session = session
+        # step 2's transactions: ``workers`` at once, each worker in a session of its own
+        # from ``open_session`` (with one worker, or none given, in ``session``)
+        self.open_session = open_session
+        self.workers = workers if open_session is not None else 1
+        self._lock = threading.Lock()  # the figures and on_transaction, across workers
         # the nodes of a session not stored are created without looking each id up
         # (0.7 s of a 100,000-node commit); a node id stored under another session makes
         # the uniqueness constraint refuse the attempt, and commit's next attempt, with
@@ -117,22 +128,72 @@ class StagedCommit:
         self.staged: list[str] = []  # the new sessions, whose stand-ins we hold
         # called after each transaction with (step, nodes or edges written so far)
         self.on_transaction = on_transaction
+        self._done: dict[str, int] = {}  # rows written so far, by step
 
-    def _write(self, step: str, fn: Callable, count: int = 0):
+    def _write(self, step: str, fn: Callable, count: int = 0,
+               session: neo4j.Session | None = None):
         """``fn(tx, stats)`` in one managed transaction; its figures are added to the
-        commit's once the transaction succeeded (the driver may run it more than once)."""
+        commit's once the transaction succeeded (the driver may run it more than once).
+        ``count`` is how many rows of ``step`` this transaction wrote; on_transaction
+        hears the step's running total."""
         def work(tx):
             stats = CommitStats()
             return fn(tx, stats), stats
-        result, stats = self.session.execute_write(work)
-        self.stats.statements += stats.statements
-        self.stats.nodes += stats.nodes
-        self.stats.edges += stats.edges
-        self.stats.saved += stats.saved
-        self.stats.transactions += 1
-        if self.on_transaction is not None:
-            self.on_transaction(step, count)
+        result, stats = (session or self.session).execute_write(work)
+        with self._lock:
+            self.stats.statements += stats.statements
+            self.stats.nodes += stats.nodes
+            self.stats.edges += stats.edges
+            self.stats.saved += stats.saved
+            self.stats.transactions += 1
+            self._done[step] = self._done.get(step, 0) + count
+            if self.on_transaction is not None:
+                self.on_transaction(step, self._done[step])
         return result
+
+    def _write_all(self, step: str, chunks: list[list],
+                   fn: Callable[[Any, list, CommitStats], Any]) -> list:
+        """``fn(tx, chunk, stats)`` for each chunk, one transaction each, ``workers`` at
+        once; their results in the order of ``chunks``. On the first failure (or Ctrl-C)
+        no further chunk starts, those running finish, and the failure is raised."""
+        if self.workers == 1 or len(chunks) <= 1:
+            return [self._write(step, lambda tx, stats, c=c: fn(tx, c, stats), len(c))
+                    for c in chunks]
+        local = threading.local()
+        opened: list[ContextManager[neo4j.Session]] = []
+        stop = threading.Event()  # set by the first failure: no chunk starts after it
+        first: list[BaseException] = []
+
+        def one(chunk: list):
+            if stop.is_set():
+                return None
+            try:
+                if not hasattr(local, "session"):
+                    manager = self.open_session()
+                    with self._lock:
+                        opened.append(manager)
+                    local.session = manager.__enter__()
+                return self._write(step, lambda tx, stats: fn(tx, chunk, stats),
+                                   len(chunk), session=local.session)
+            except BaseException as err:
+                with self._lock:
+                    first.append(err)
+                stop.set()
+                raise
+
+        pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.workers, thread_name_prefix="lineagraph-commit")
+        futures = [pool.submit(one, chunk) for chunk in chunks]
+        try:
+            concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+        finally:
+            stop.set()  # no-op once all are done; on Ctrl-C here, none starts any more
+            pool.shutdown(wait=True, cancel_futures=True)
+            for manager in opened:
+                manager.__exit__(None, None, None)
+        if first:
+            raise first[0]
+        return [f.result() for f in futures]
 
     def run(self) -> CommitStats:
         unit = self.unit
@@ -152,11 +213,9 @@ class StagedCommit:
             staged_ids = staged.keys()
             edges = edge_rows(rows)
             inner = [e for e in edges if e[0] in staged_ids and e[1] in staged_ids]
-            written = 0
-            for chunk in batches(inner, self.limit * EDGES_PER_NODE):
-                written += len(chunk)
-                self._write("edges", lambda tx, stats: write_edge_rows(
-                    tx, chunk, self.batch, stats, staged), written)
+            self._write_all("edges", list(batches(inner, self.limit * EDGES_PER_NODE)),
+                            lambda tx, chunk, stats: write_edge_rows(
+                                tx, chunk, self.batch, stats, staged))
             variables = {i: v for i, v in unit.variables.items() if i in staged_ids}
             for chunk in batches(list(variables.items()), self.limit):
                 self._write("variables", lambda tx, stats: write_variables(
@@ -199,13 +258,12 @@ class StagedCommit:
             stored = self.session.execute_read(lambda tx: stored_node_ids(
                 tx, [r["id"] for r in rows], self.limit, CommitStats()))
             rows = [r for r in rows if r["id"] not in stored]
-        written = 0
         staged: dict[str, str] = {}
-        for chunk in batches(rows, self.limit):
-            written += len(chunk)
-            staged.update(self._write("nodes", lambda tx, stats: write_node_rows(
-                tx, chunk, self.batch, stats, session_label="StagedSession",
-                assume_new=True), written))
+        for found in self._write_all("nodes", list(batches(rows, self.limit)),
+                                     lambda tx, chunk, stats: write_node_rows(
+                                         tx, chunk, self.batch, stats,
+                                         session_label="StagedSession", assume_new=True)):
+            staged.update(found)
         return staged
 
     def _publish(self, rest: Unit, rows: list[dict], outer: list[list],
