@@ -220,6 +220,14 @@ def empty_db(driver, neo4j_settings):
     return driver
 
 
+def as_schema_version_2(drv: neo4j.Driver, database: str) -> None:
+    """Make a current store look as schema version 2 left it: the index on
+    :Node(session_id) beside (session_id, id), and version 2 recorded."""
+    for cypher in ("CREATE INDEX lineagraph_node_session FOR (n:Node) ON (n.session_id)",
+                   "MATCH (m:LineagraphSchema) SET m.version = 2"):
+        drv.execute_query(cypher, database_=database)
+
+
 @pytest.fixture
 def store(empty_db, neo4j_settings, tmp_path):
     """A GraphLineaDB on an empty graph with the schema applied, blobs in tmp_path."""

@@ -123,21 +123,3 @@ def test_a_current_store_is_not_migrated_again(store):
     store.ensure_schema()
     missing = rows(store, "MATCH (n:Node) WHERE n.caption IS NULL RETURN count(n) AS n")
     assert missing == [{"n": 1}]  # current version recorded: ensure_schema does not scan
-
-
-def test_a_version_2_store_loses_the_session_id_index_and_keeps_its_data(store):
-    import_lineapy(store, MUTATION / "db.sqlite")
-    nodes = rows(store, "MATCH (n:Node) RETURN count(n) AS n")
-    sid = rows(store, "MATCH (s:Session) RETURN s.id AS id")[0]["id"]
-    # what schema version 2 left: an index on :Node(session_id) beside (session_id, id)
-    rows(store, "CREATE INDEX lineagraph_node_session FOR (n:Node) ON (n.session_id)")
-    rows(store, "MATCH (m:LineagraphSchema) SET m.version = 2")
-    indexes = "SHOW INDEXES YIELD name WHERE name STARTS WITH 'lineagraph_node_session' " \
-              "RETURN collect(name) AS names"
-    assert sorted(rows(store, indexes)[0]["names"]) == [
-        "lineagraph_node_session", "lineagraph_node_session_id"]
-    assert store.ensure_schema() == SCHEMA_VERSION == 3
-    assert rows(store, indexes)[0]["names"] == ["lineagraph_node_session_id"]
-    assert read_schema_version(store.driver, store.database) == 3
-    assert rows(store, "MATCH (n:Node) RETURN count(n) AS n") == nodes
-    assert len(store.get_nodes_for_session(sid)) == nodes[0]["n"]

@@ -455,6 +455,28 @@ def test_ensure_schema_writes_nothing_when_all_is_there_and_restores_what_is_mis
     assert count(driver, db, applied) != stamp
 
 
+def test_a_version_2_store_loses_the_session_id_index_and_keeps_its_data(
+        store, driver, neo4j_settings):
+    from conftest import as_schema_version_2
+
+    db = neo4j_settings.database
+    write_session(store, "s", "exec-s", every_node_type("s", script("s-code")), script("s-code"))
+    store.commit()
+    nodes = count(driver, db, "MATCH (n:Node) RETURN count(n)")
+    as_schema_version_2(driver, db)
+    indexes = "SHOW INDEXES YIELD name WHERE name STARTS WITH 'lineagraph_node_session' " \
+              "RETURN collect(name)"
+    assert sorted(count(driver, db, indexes)) == [
+        "lineagraph_node_session", "lineagraph_node_session_id"]
+    assert read_schema_version(driver, db) == 2
+    assert store.ensure_schema() == SCHEMA_VERSION == 3
+    assert count(driver, db, indexes) == ["lineagraph_node_session_id"]
+    assert read_schema_version(driver, db) == 3
+    assert count(driver, db, "MATCH (n:Node) RETURN count(n)") == nodes > 0
+    store.clear_cache()
+    assert len(store.get_nodes_for_session("s")) == nodes
+
+
 @pytest.mark.parametrize("start", ["new", "version 2"])
 def test_processes_applying_the_schema_to_a_new_store_at_once_all_succeed(
         empty_db, neo4j_settings, start):
@@ -465,7 +487,7 @@ def test_processes_applying_the_schema_to_a_new_store_at_once_all_succeed(
     import subprocess
     import sys
 
-    from conftest import wipe
+    from conftest import as_schema_version_2, wipe
     from lineagraph.schema import ensure_schema
     env = store_env(neo4j_settings, pathlib.Path("/nonexistent-home"))
     apply = ("from lineagraph.environment import resolve_settings;"
@@ -477,9 +499,7 @@ def test_processes_applying_the_schema_to_a_new_store_at_once_all_succeed(
         wipe(empty_db, neo4j_settings.database)
         if start == "version 2":
             ensure_schema(empty_db, neo4j_settings.database)
-            for cypher in ("CREATE INDEX lineagraph_node_session FOR (n:Node) ON (n.session_id)",
-                           "MATCH (m:LineagraphSchema) SET m.version = 2"):
-                empty_db.execute_query(cypher, database_=neo4j_settings.database)
+            as_schema_version_2(empty_db, neo4j_settings.database)
         procs = [subprocess.Popen([sys.executable, "-c", apply], env=env, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                  for _ in range(3)]
