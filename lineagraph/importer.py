@@ -11,6 +11,7 @@ it is reported as a conflict and never overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -115,12 +116,42 @@ def _import(db: GraphLineaDB, path: Path, pickles: Path | str | None,
         values = _copy_values(db, values_by_session.get(sid, []), pickle_dir, report)
         graph = _session_graph(source, session, [] if nodes_stored else nodes, values,
                                artifacts_by_session.get(sid, []))
-        _write(db, graph, report, complete, len(nodes))
+        with _staged_progress(db, progress, f"session {sid[:8]}", done_nodes, total_nodes):
+            _write(db, graph, report, complete, len(nodes))
         done_nodes += len(nodes)
         if progress:
             progress(f"session {sid[:8]}", done_nodes, total_nodes)
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextlib.contextmanager
+def _staged_progress(db: GraphLineaDB, progress: Progress | None, what: str,
+                     before: int, total: int):
+    """While a session larger than one transaction is written, ``progress`` hears each
+    transaction of its nodes, then that its edges and the rest are being written (a
+    session of a million nodes takes minutes)."""
+    if progress is None:
+        yield
+        return
+
+    staged = 0  # of the session's nodes
+
+    def on_transaction(step: str, count: int) -> None:
+        nonlocal staged
+        if step == "nodes":
+            staged = count
+            progress(what, before + staged, total)
+        elif step == "edges":
+            progress(f"{what}: {count:,} edges written", before + staged, total)
+        elif step == "publish":
+            progress(f"{what}: published", before + staged, total)
+
+    saved, db.on_transaction = db.on_transaction, on_transaction
+    try:
+        yield
+    finally:
+        db.on_transaction = saved
 
 
 def _session_state(db: GraphLineaDB, session_id: str, node_count: int

@@ -323,3 +323,20 @@ def test_the_cli_imports_and_prints_a_report(tmp_path, neo4j_settings, empty_db)
     assert report["nodes_imported"] == 81 and report["artifacts_imported"] == 3
     # reading and checking the file is timed apart, as part of the whole
     assert 0 < report["read_seconds"] < report["seconds"]
+
+
+def test_progress_follows_a_large_session_transaction_by_transaction(store):
+    """A session larger than one transaction reports each transaction of its nodes, then
+    its edges, not only its start and end (a million nodes take minutes)."""
+    path = FIXTURES / "synthetic_long_600" / "db.sqlite"
+    store.transaction_nodes = 200
+    calls = []
+    report = import_lineapy(store, path, progress=lambda *call: calls.append(call))
+    total = report.nodes_imported
+    assert total > 1000 and report.sessions_imported == 1
+    done = [d for what, d, t in calls if t == total and what.startswith("session ")]
+    assert done[0] == 0 and done[-1] == total and done == sorted(done)
+    steps = {d for d in done if 0 < d < total}
+    assert len(steps) >= total // 200 - 1  # one report per transaction of nodes
+    assert any(what.endswith("edges written") for what, _, _ in calls)
+    assert store.on_transaction is None  # the caller's hook is back

@@ -90,7 +90,8 @@ class GraphLineaDB(WritesMixin, CommitMixin, ReadsMixin, DeletesMixin):
         self.transaction_nodes = transaction_nodes or config.transaction_nodes()
         # how many of those transactions run at once
         self.write_workers = write_workers or config.write_workers()
-        # called after each transaction of such a unit with (step, how many so far)
+        # called after each transaction of such a unit with (step, how many so far), one
+        # call at a time, by the thread that ran it (a worker's, for nodes and edges)
         self.on_transaction = None
         self._owns_driver = owns_driver
         self._unit = Unit()
