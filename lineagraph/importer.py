@@ -77,7 +77,8 @@ def import_lineapy(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import a LineaPy database into ``db``; see the module docstring for guarantees.
-    Python's cyclic garbage collector is paused meanwhile: the rows and models it builds
+    ``progress(what, done, total)`` hears the nodes written so far, one call at a time,
+    inside a large session from the commit's worker threads. Python's cyclic garbage collector is paused meanwhile: the rows and models it builds
     hold no cycles, and its collections while 100,000 nodes were built cost a third of
     reading the file."""
     with paused_gc():
@@ -129,25 +130,29 @@ def _import(db: GraphLineaDB, path: Path, pickles: Path | str | None,
 def _staged_progress(db: GraphLineaDB, progress: Progress | None, what: str,
                      before: int, total: int):
     """While a session larger than one transaction is written, ``progress`` hears each
-    transaction of its nodes, then that its edges and the rest are being written (a
-    session of a million nodes takes minutes)."""
+    transaction of its nodes, then of its edges, then its publication (a session of a
+    million nodes takes minutes); from the thread that ran the transaction, one call at
+    a time. A hook already on ``db.on_transaction`` still hears every transaction."""
     if progress is None:
         yield
         return
 
-    staged = 0  # of the session's nodes
+    staged = 0  # of the session's nodes: the most any attempt reported
+    saved = db.on_transaction
 
     def on_transaction(step: str, count: int) -> None:
         nonlocal staged
+        if saved is not None:
+            saved(step, count)
         if step == "nodes":
-            staged = count
+            staged = max(staged, count)
             progress(what, before + staged, total)
         elif step == "edges":
             progress(f"{what}: {count:,} edges written", before + staged, total)
         elif step == "publish":
             progress(f"{what}: published", before + staged, total)
 
-    saved, db.on_transaction = db.on_transaction, on_transaction
+    db.on_transaction = on_transaction
     try:
         yield
     finally:

@@ -103,8 +103,8 @@ def test_a_unit_larger_than_a_transaction_is_invisible_until_published_whole(
 
     assert seen.count("nodes") == -(-len(nodes) // LIMIT) and "edges" in seen
     # the nodes and edges were written by the workers, the rest by the caller
-    assert len({t for t in threads if t.startswith("lineagraph-commit")}) == \
-        (workers if workers > 1 else 0)
+    used = {t for t in threads if t.startswith("lineagraph-commit")}
+    assert (1 < len(used) <= workers) if workers > 1 else not used
     assert seen[-1] == "publish" and stats.transactions == len(seen)
     assert stats.nodes == len(nodes)
     reader.clear_cache()
@@ -169,29 +169,35 @@ def test_a_staged_node_whose_id_is_stored_is_merged_as_one_transaction_merges_it
     assert stand_ins(store) == 0
 
 
-def fail_in_the_third_transaction_of_nodes(store, message: str) -> None:
-    """Stage the big session in LIMIT-node transactions; the third of nodes raises."""
+def fail_in_the_third_transaction_of_nodes(store, message: str,
+                                           error: type = RuntimeError) -> list[str]:
+    """Stage the big session in LIMIT-node transactions; the third of nodes raises
+    ``error``. The steps of the transactions that ran, as they end."""
     store.transaction_nodes = LIMIT
     steps = []
 
     def hook(step: str, done: int) -> None:
         steps.append(step)
         if steps.count("nodes") == 3:
-            raise RuntimeError(message)
+            raise error(message)
 
     store.on_transaction = hook
     buffer_big_session(store)
+    return steps
 
 
-@pytest.mark.parametrize("workers", [1, 3])
-def test_a_failure_midway_removes_what_the_unit_wrote(store, reader, workers):
+@pytest.mark.parametrize("workers, error", [(1, RuntimeError), (3, RuntimeError),
+                                            (3, KeyboardInterrupt)])
+def test_a_failure_midway_removes_what_the_unit_wrote(store, reader, workers, error):
     write_old_session(store)
     store.write_workers = workers
-    fail_in_the_third_transaction_of_nodes(store, "stop here")
-    with pytest.raises(RuntimeError, match="stop here"):
+    steps = fail_in_the_third_transaction_of_nodes(store, "stop here", error)
+    with pytest.raises(error, match="stop here"):
         store.commit()
+    # no transaction starts after the failure; those running then (at most one per
+    # other worker) finish, and no edge is written
+    assert 3 <= steps.count("nodes") <= 3 + workers - 1 and "edges" not in steps
     assert staged_count(store, "big") == 0 and stand_ins(store) == 0
-    # no worker goes on writing after the failure was raised
     assert not [t for t in threading.enumerate() if t.name.startswith("lineagraph-commit")]
     assert reader.get_all_artifacts() == []
 
@@ -335,3 +341,11 @@ def test_a_fresh_node_whose_id_is_stored_is_merged_on_the_next_attempt(store):
     _, merged = committed_graph(store, 10_000, lambda db: _in_parts(db, stats, True, True))
     assert merged == plain
     assert [s.attempts for s in stats] == [1, 2]
+
+
+@pytest.mark.parametrize("workers", [0, -1, 33, 1.5, "2"])
+def test_a_write_workers_argument_out_of_range_is_refused_when_the_store_is_made(
+        store, workers):
+    with pytest.raises(ValueError, match=rf"write_workers={workers!r}: .* from 1 to 32"):
+        GraphLineaDB(store.driver, database=store.database, blobs=store.blobs,
+                     write_workers=workers)

@@ -170,9 +170,9 @@ class StagedCommit:
             try:
                 if not hasattr(local, "session"):
                     manager = self.open_session()
+                    local.session = manager.__enter__()
                     with self._lock:
                         opened.append(manager)
-                    local.session = manager.__enter__()
                 return self._write(step, lambda tx, stats: fn(tx, chunk, stats),
                                    len(chunk), session=local.session)
             except BaseException as err:
@@ -183,14 +183,27 @@ class StagedCommit:
 
         pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="lineagraph-commit")
-        futures = [pool.submit(one, chunk) for chunk in chunks]
+        futures: list[concurrent.futures.Future] = []
         try:
+            try:
+                for chunk in chunks:
+                    futures.append(pool.submit(one, chunk))
+            except RuntimeError:  # no new threads: the interpreter is shutting down
+                if futures:
+                    raise
+                return [self._write(step, lambda tx, stats, c=c: fn(tx, c, stats), len(c))
+                        for c in chunks]
             concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
         finally:
             stop.set()  # no-op once all are done; on Ctrl-C here, none starts any more
-            pool.shutdown(wait=True, cancel_futures=True)
-            for manager in opened:
-                manager.__exit__(None, None, None)
+            try:  # those running finish before the caller removes what the unit wrote
+                pool.shutdown(wait=True, cancel_futures=True)
+            finally:
+                for manager in opened:
+                    try:
+                        manager.__exit__(None, None, None)
+                    except Exception as err:  # noqa: BLE001 - the write's outcome matters
+                        logger.debug("closing a commit worker's session: %s", err)
         if first:
             raise first[0]
         return [f.result() for f in futures]
