@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Callable
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -111,48 +112,35 @@ def env_connection_overrides() -> dict[str, str]:
     return {key: os.environ[var] for key, var in names.items() if os.environ.get(var)}
 
 
+def _bounded(name: str, default, parse: Callable[[str], Any], low, high, expected: str):
+    """The setting ``name`` parsed, ``default`` when unset; a value that does not parse
+    or lies outside ``low..high`` is a ConfigurationError saying what was ``expected``."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = parse(raw)
+    except ValueError:
+        value = None
+    if value is None or not (low <= value <= high):
+        raise ConfigurationError(f"{name}={raw!r}: expected {expected}")
+    return value
+
+
 def retry_seconds() -> float:
     """How long a transaction is retried on transient faults (``LINEAGRAPH_RETRY_SECONDS``)."""
-    raw = os.environ.get("LINEAGRAPH_RETRY_SECONDS")
-    if not raw:
-        return DEFAULT_RETRY_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not (0 <= value <= 3600):
-        raise ConfigurationError(
-            f"LINEAGRAPH_RETRY_SECONDS={raw!r}: expected a number of seconds from 0 to 3600"
-        )
-    return value
+    return _bounded("LINEAGRAPH_RETRY_SECONDS", DEFAULT_RETRY_SECONDS, float, 0, 3600,
+                    "a number of seconds from 0 to 3600")
 
 
 def transaction_nodes() -> int:
     """Nodes per transaction of a large commit (``LINEAGRAPH_TRANSACTION_NODES``)."""
-    raw = os.environ.get("LINEAGRAPH_TRANSACTION_NODES")
-    if not raw:
-        return DEFAULT_TRANSACTION_NODES
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        value = 0
-    if not (1 <= value <= 10_000_000):
-        raise ConfigurationError(
-            f"LINEAGRAPH_TRANSACTION_NODES={raw!r}: expected a whole number of nodes from "
-            "1 to 10,000,000")
-    return value
+    return _bounded("LINEAGRAPH_TRANSACTION_NODES", DEFAULT_TRANSACTION_NODES,
+                    lambda raw: int(raw.replace("_", "")), 1, 10_000_000,
+                    "a whole number of nodes from 1 to 10,000,000")
 
 
 def write_workers() -> int:
     """Transactions of a large commit written at once (``LINEAGRAPH_WRITE_WORKERS``)."""
-    raw = os.environ.get("LINEAGRAPH_WRITE_WORKERS")
-    if not raw:
-        return DEFAULT_WRITE_WORKERS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not (1 <= value <= 32):
-        raise ConfigurationError(
-            f"LINEAGRAPH_WRITE_WORKERS={raw!r}: expected a whole number from 1 to 32")
-    return value
+    return _bounded("LINEAGRAPH_WRITE_WORKERS", DEFAULT_WRITE_WORKERS, int, 1, 32,
+                    "a whole number from 1 to 32")

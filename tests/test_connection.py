@@ -271,20 +271,37 @@ def test_a_query_file_missing_or_unreadable_is_not_taken_for_neo4j(driver, tmp_p
         query_files.queries.cache_clear()
 
 
-@pytest.mark.parametrize("raw", ["0", "33", "two", "-1"])
-def test_a_write_workers_setting_out_of_range_names_the_setting_and_the_range(monkeypatch, raw):
+@pytest.mark.parametrize("name, reader, raw, expected", [
+    ("LINEAGRAPH_WRITE_WORKERS", "write_workers", "0", "a whole number from 1 to 32"),
+    ("LINEAGRAPH_WRITE_WORKERS", "write_workers", "33", "a whole number from 1 to 32"),
+    ("LINEAGRAPH_WRITE_WORKERS", "write_workers", "two", "a whole number from 1 to 32"),
+    ("LINEAGRAPH_TRANSACTION_NODES", "transaction_nodes", "1e4",
+     "a whole number of nodes from 1 to 10,000,000"),
+    ("LINEAGRAPH_TRANSACTION_NODES", "transaction_nodes", "0",
+     "a whole number of nodes from 1 to 10,000,000"),
+    ("LINEAGRAPH_RETRY_SECONDS", "retry_seconds", "-1", "a number of seconds from 0 to 3600"),
+    ("LINEAGRAPH_RETRY_SECONDS", "retry_seconds", "nan", "a number of seconds from 0 to 3600"),
+])
+def test_a_numeric_setting_out_of_range_names_the_setting_and_the_range(
+        monkeypatch, name, reader, raw, expected):
     from lineagraph import config
 
-    monkeypatch.setenv("LINEAGRAPH_WRITE_WORKERS", raw)
-    with pytest.raises(ConfigurationError,
-                       match=rf"LINEAGRAPH_WRITE_WORKERS='{raw}': .* from 1 to 32"):
-        config.write_workers()
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ConfigurationError) as caught:
+        getattr(config, reader)()
+    assert str(caught.value) == f"{name}={raw!r}: expected {expected}"
 
 
-def test_write_workers_default_to_two_and_follow_the_setting(monkeypatch):
+def test_numeric_settings_have_defaults_and_follow_the_environment(monkeypatch):
     from lineagraph import config
 
-    monkeypatch.delenv("LINEAGRAPH_WRITE_WORKERS", raising=False)
-    assert config.write_workers() == 2
+    for name in ("LINEAGRAPH_WRITE_WORKERS", "LINEAGRAPH_TRANSACTION_NODES",
+                 "LINEAGRAPH_RETRY_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    assert (config.write_workers(), config.transaction_nodes(), config.retry_seconds()) == \
+        (2, 10_000, 60.0)
     monkeypatch.setenv("LINEAGRAPH_WRITE_WORKERS", "5")
-    assert config.write_workers() == 5
+    monkeypatch.setenv("LINEAGRAPH_TRANSACTION_NODES", "20_000")
+    monkeypatch.setenv("LINEAGRAPH_RETRY_SECONDS", "2.5")
+    assert (config.write_workers(), config.transaction_nodes(), config.retry_seconds()) == \
+        (5, 20_000, 2.5)
