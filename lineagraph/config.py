@@ -36,6 +36,7 @@ DEFAULT_TRANSACTION_NODES = 10_000
 # transactions of a large commit written at once: Neo4j runs each statement on one core,
 # and on a 2-core machine two at a time committed 100,000 nodes ~1.3x faster than one
 DEFAULT_WRITE_WORKERS = 2
+MAX_WRITE_WORKERS = 32
 
 
 class ConnectionSettings(BaseModel):
@@ -142,5 +143,5 @@ def transaction_nodes() -> int:
 
 def write_workers() -> int:
     """Transactions of a large commit written at once (``LINEAGRAPH_WRITE_WORKERS``)."""
-    return _bounded("LINEAGRAPH_WRITE_WORKERS", DEFAULT_WRITE_WORKERS, int, 1, 32,
-                    "a whole number from 1 to 32")
+    return _bounded("LINEAGRAPH_WRITE_WORKERS", DEFAULT_WRITE_WORKERS, int, 1,
+                    MAX_WRITE_WORKERS, f"a whole number from 1 to {MAX_WRITE_WORKERS}")

@@ -248,11 +248,9 @@ def _check_rows(db: LineapyDb, path: Path) -> None:
     for row in db.nodes.values():
         try:  # the message is built only for a row that fails (100,000 of them: 0.3 s)
             built.append((row, rows_to_models.node(row, links, codes)))
-        except Exception:  # noqa: BLE001 - any conversion failure, named by check
-            node = check(f"node {brief(row['id'])} ({brief(row.get('node_type'))})",
-                         lambda row=row: rows_to_models.node(row, links, codes))
-            if node is not None:
-                built.append((row, node))
+        except Exception as err:  # any conversion failure is a bad row, named here
+            problems.append(f"node {brief(row['id'])} ({brief(row.get('node_type'))}): "
+                            f"{_why(err)}")
     try:  # all at once (one pass over their text); node by node to name each offender
         checked = validate.check_nodes([node for _, node in built])
     except Exception:  # noqa: BLE001 - whatever check_node refuses, named below

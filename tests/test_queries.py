@@ -101,11 +101,11 @@ def test_a_session_s_nodes_are_found_by_the_session_id_index_not_by_reading_all(
     typed = {"session_id": records[0]["id"], "after": "", "page": 1000, "limit": 1000,
              "dependency_types": list(DEPENDENCY_TYPES)}
     wrong = {}
-    for name in SESSION_LOOKUPS:
-        query = queries()[name]
-        with store.driver.session(database=neo4j_settings.database) as session:
-            plan = session.run("EXPLAIN " + query.text,
-                               {param: typed[param] for param in query.params}).consume().plan
+    with store.driver.session(database=neo4j_settings.database) as session:
+        plans = {name: session.run("EXPLAIN " + queries()[name].text,
+                                   {param: typed[param] for param in queries()[name].params}
+                                   ).consume().plan for name in SESSION_LOOKUPS}
+    for name, plan in plans.items():
         ops = _operators(plan)
         reads_all = [(op, details) for op, details in ops if op == "AllNodesScan" or
                      (op == "NodeByLabelScan" and details.endswith(":Node")) or

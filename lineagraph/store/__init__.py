@@ -90,9 +90,10 @@ class GraphLineaDB(WritesMixin, CommitMixin, ReadsMixin, DeletesMixin):
         self.transaction_nodes = transaction_nodes or config.transaction_nodes()
         # how many of those transactions run at once
         self.write_workers = config.write_workers() if write_workers is None else write_workers
-        if not (isinstance(self.write_workers, int) and 1 <= self.write_workers <= 32):
+        if not (isinstance(self.write_workers, int)
+                and 1 <= self.write_workers <= config.MAX_WRITE_WORKERS):
             raise ValueError(f"write_workers={write_workers!r}: expected a whole number "
-                             "from 1 to 32")
+                             f"from 1 to {config.MAX_WRITE_WORKERS}")
         # called after each transaction of such a unit with (step, how many so far), one
         # call at a time, by the thread that ran the transaction (with more than one
         # write worker, a worker thread's for the nodes and edges)

@@ -156,9 +156,12 @@ class StagedCommit:
         """``fn(tx, chunk, stats)`` for each chunk, one transaction each, ``workers`` at
         once; their results in the order of ``chunks``. On the first failure (or Ctrl-C)
         no further chunk starts, those running finish, and the failure is raised."""
-        if self.workers == 1 or len(chunks) <= 1:
+        def one_at_a_time() -> list:
             return [self._write(step, lambda tx, stats, c=c: fn(tx, c, stats), len(c))
                     for c in chunks]
+
+        if self.workers == 1 or len(chunks) <= 1:
+            return one_at_a_time()
         local = threading.local()
         opened: list[ContextManager[neo4j.Session]] = []
         stop = threading.Event()  # set by the first failure: no chunk starts after it
@@ -191,8 +194,7 @@ class StagedCommit:
             except RuntimeError:  # no new threads: the interpreter is shutting down
                 if futures:
                     raise
-                return [self._write(step, lambda tx, stats, c=c: fn(tx, c, stats), len(c))
-                        for c in chunks]
+                return one_at_a_time()
             concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
         finally:
             stop.set()  # no-op once all are done; on Ctrl-C here, none starts any more
