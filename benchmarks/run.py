@@ -682,7 +682,7 @@ def build_tables(results: dict[int, dict], args: argparse.Namespace) -> list[dic
             + (f", of {writes_repeat(args, HUGE)} from {HUGE:,} on"
                if max(results) >= HUGE else "") + "); "
             "`transactions`: how many it took (a unit of more than "
-            "`LINEAGRAPH_TRANSACTION_NODES`, default 10,000, nodes is written in bounded "
+            "`LINEAGRAPH_TRANSACTION_NODES`, default 2,500, nodes is written in bounded "
             "transactions, `LINEAGRAPH_WRITE_WORKERS`, default 2, at once, and published "
             "by the last; `lineagraph.store.staging`); "
             "`of which transaction`: its `CommitStats.seconds` (its transactions; "

@@ -11,7 +11,7 @@ lineagraph's own: ``LINEAGRAPH_HOME`` (per-user data directory: server state, bl
 ``LINEAGRAPH_NEO4J_PAGECACHE`` (memory of the managed server), ``LINEAGRAPH_RETRY_SECONDS``
 (how long a transaction is retried while Neo4j is unreachable or busy; default 60),
 ``LINEAGRAPH_TRANSACTION_NODES`` (a commit of more nodes is written in transactions of
-at most this many and published at once; default 10,000, which a 512 MiB server takes),
+at most this many and published at once; default 2,500),
 ``LINEAGRAPH_WRITE_WORKERS`` (how many of those transactions run at once; default 2).
 """
 
@@ -30,9 +30,12 @@ DEFAULT_USERNAME = "neo4j"
 DEFAULT_DATABASE = "neo4j"
 # Long enough for the managed server to restart (about 10 s here) with room to spare.
 DEFAULT_RETRY_SECONDS = 60.0
-# nodes per transaction of a large commit (lineagraph.store.staging): a transaction of
-# 10,000 nodes peaks near 82 MiB of server heap; a 512 MiB server refuses one of 100,000
-DEFAULT_TRANSACTION_NODES = 10_000
+# nodes per transaction of a large commit (lineagraph.store.staging). A 512 MiB server
+# refuses one transaction of 100,000 nodes (one of 10,000 peaks near 82 MiB). Smaller is
+# faster there too: a transaction's state outlives young collections, and two of 10,000
+# at once spent 2.2-3.1 s of a 100,000-node commit in GC, two of 2,500 0.9 s; the commit
+# took 4.2 s instead of 6.3-7.2 s (benchmarks/commit_large_session.py, session 16).
+DEFAULT_TRANSACTION_NODES = 2_500
 # transactions of a large commit written at once: Neo4j runs each statement on one core,
 # and on a 2-core machine two at a time committed 100,000 nodes ~1.3x faster than one
 DEFAULT_WRITE_WORKERS = 2

@@ -299,7 +299,7 @@ def test_numeric_settings_have_defaults_and_follow_the_environment(monkeypatch):
                  "LINEAGRAPH_RETRY_SECONDS"):
         monkeypatch.delenv(name, raising=False)
     assert (config.write_workers(), config.transaction_nodes(), config.retry_seconds()) == \
-        (2, 10_000, 60.0)
+        (2, 2_500, 60.0)
     monkeypatch.setenv("LINEAGRAPH_WRITE_WORKERS", "5")
     monkeypatch.setenv("LINEAGRAPH_TRANSACTION_NODES", "20_000")
     monkeypatch.setenv("LINEAGRAPH_RETRY_SECONDS", "2.5")

@@ -249,7 +249,7 @@ def test_a_unit_the_default_server_cannot_hold_in_one_transaction_commits(store)
     """100,000 nodes (with their edges) on the test server's 512 MiB heap, defaults."""
     from workers import large_session
 
-    assert store.transaction_nodes == 10_000
+    assert store.transaction_nodes == 2_500
     execution_, context, nodes = large_session("huge", 100_000)
     store.write_execution(execution_)
     store.write_context(context)
