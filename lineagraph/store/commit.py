@@ -87,10 +87,15 @@ class CommitMixin:
         for code in unit.source_codes.values():
             self._cache.put("code", code.id, code)
 
+    @staticmethod
+    def _metadata(unit: Unit) -> dict:
+        """A commit's transaction metadata, shown by SHOW TRANSACTIONS: which process is
+        committing what."""
+        return {"app": "lineagraph", "op": "commit", "pid": os.getpid(),
+                "nodes": len(unit.nodes)}
+
     def _work(self, unit: Unit, retried: bool, trust_fresh: bool = True):
-        # metadata shows in SHOW TRANSACTIONS: which process is committing what
-        @neo4j.unit_of_work(metadata={"app": "lineagraph", "op": "commit",
-                                      "pid": os.getpid(), "nodes": len(unit.nodes)})
+        @neo4j.unit_of_work(metadata=self._metadata(unit))
         def work(tx: neo4j.ManagedTransaction) -> CommitStats:
             run_stats = CommitStats()
             write_unit(tx, unit, self.batch_size, run_stats, retried=retried,
@@ -119,6 +124,7 @@ class CommitMixin:
                                 self.transaction_nodes, retried, self.on_transaction,
                                 assume_new=not node_race, workers=self.write_workers,
                                 open_session=lambda: session(self.driver, self.database),
+                                metadata=self._metadata(unit),
                             ).run()
                         else:
                             stats = open_session.execute_write(

@@ -6,10 +6,11 @@ refuses a single transaction of 100,000 nodes). A unit with more nodes than
 (``cypher/store/staging.cypher``):
 
 1. one transaction checks its references and artifacts (as a one-transaction commit
-   does), clears what an interrupted attempt at one of its sessions left, writes its
-   source code and a ``:StagedSession`` stand-in for each session that is new;
-2. the nodes of those sessions, at most ``transaction_nodes`` per transaction, then the
-   edges between them and their variables, point (``IN_SESSION``) at the stand-ins;
+   does), writes its source code and a ``:StagedSession`` stand-in for each session that
+   is new (when an interrupted attempt at one of its sessions left a stand-in, that is
+   cleared first, and the stand-ins are written by a transaction of their own);
+2. the nodes of those sessions (with their variables), at most ``transaction_nodes`` per
+   transaction, then the edges between them, point (``IN_SESSION``) at the stand-ins;
    ``write_workers`` of these transactions run at once, each in a driver session of its
    own (Neo4j runs a statement on one core; the driver retries a deadlock between them);
 3. one last transaction turns the stand-ins into ``:Session`` nodes and writes the rest
@@ -106,8 +107,10 @@ class StagedCommit:
                  on_transaction: Callable[[str, int], None] | None = None,
                  assume_new: bool = True,
                  open_session: Callable[[], ContextManager[neo4j.Session]] | None = None,
-                 workers: int = 1):
+                 workers: int = 1, metadata: dict[str, Any] | None = None):
         self.session = session
+        # each transaction's metadata (SHOW TRANSACTIONS): the commit's, and its step
+        self.metadata = metadata or {}
         # step 2's transactions: ``workers`` at once, each worker in a session of its own
         # from ``open_session`` (with one worker, or none given, in ``session``)
         self.open_session = open_session
@@ -136,6 +139,7 @@ class StagedCommit:
         commit's once the transaction succeeded (the driver may run it more than once).
         ``count`` is how many rows of ``step`` this transaction wrote; on_transaction
         hears the step's running total."""
+        @neo4j.unit_of_work(metadata={**self.metadata, "step": step})
         def work(tx):
             stats = CommitStats()
             return fn(tx, stats), stats
@@ -214,16 +218,20 @@ class StagedCommit:
         unit = self.unit
         complete_captions(unit.rows)
         rows = [unit.rows[i] for i in unit.nodes]
-        states = self._write("check", lambda tx, stats: self._check(tx, rows, stats))
-        leftovers = [s["id"] for s in states if s["staged"] and not s["stored"]]
-        for session_id in leftovers:
-            cleared = clear_staged(self.session, session_id, self.limit)
-            logger.info("session %s: removed %d nodes an interrupted commit left",
-                        session_id, cleared)
-        new = {s["id"] for s in states if not s["stored"]}
+        # the check, and when no interrupted attempt left anything, the beginning too
+        states, begun = self._write("check", lambda tx, stats: self._check(tx, rows, stats))
         try:
-            self._write("begin", lambda tx, stats: self._begin(tx, sorted(new), stats))
-            self.staged = sorted(new)
+            new = {s["id"] for s in states if not s["stored"]}
+            if begun:
+                self.staged = sorted(new)
+            else:
+                for s in states:
+                    if s["staged"] and not s["stored"]:
+                        cleared = clear_staged(self.session, s["id"], self.limit)
+                        logger.info("session %s: removed %d nodes an interrupted commit "
+                                    "left", s["id"], cleared)
+                self._write("begin", lambda tx, stats: self._begin(tx, sorted(new), stats))
+                self.staged = sorted(new)
             staged = self._stage_nodes([r for r in rows if r["session_id"] in new])
             staged_ids = staged.keys()
             edges = edge_rows(rows)
@@ -231,10 +239,6 @@ class StagedCommit:
             self._write_all("edges", list(batches(inner, self.limit * EDGES_PER_NODE)),
                             lambda tx, chunk, stats: write_edge_rows(
                                 tx, chunk, self.batch, stats, staged))
-            variables = {i: v for i, v in unit.variables.items() if i in staged_ids}
-            for chunk in batches(list(variables.items()), self.limit):
-                self._write("variables", lambda tx, stats: write_variables(
-                    tx, dict(chunk), stats))
             rest = Unit(
                 executions=unit.executions, contexts=unit.contexts,
                 nodes={i: n for i, n in unit.nodes.items() if i not in staged_ids},
@@ -250,10 +254,17 @@ class StagedCommit:
         return self.stats
 
     # -- the transactions ------------------------------------------------------------------
-    def _check(self, tx, rows: list[dict], stats: CommitStats) -> list[dict]:
+    def _check(self, tx, rows: list[dict], stats: CommitStats) -> tuple[list[dict], bool]:
+        """The unit's sessions' states, and whether ``_begin`` ran in this transaction
+        (it does unless an interrupted attempt left a stand-in to clear first)."""
         check_references(tx, self.unit, rows, stats)
         new_artifacts(tx, self.unit, stats, self.retried)  # refuse before writing
-        return run_counted(tx, "store.session_states", stats, ids=sorted(self.unit.contexts))
+        states = run_counted(tx, "store.session_states", stats,
+                             ids=sorted(self.unit.contexts))
+        if any(s["staged"] and not s["stored"] for s in states):
+            return states, False
+        self._begin(tx, sorted(s["id"] for s in states if not s["stored"]), stats)
+        return states, True
 
     def _begin(self, tx, new: list[str], stats: CommitStats) -> None:
         # source code first: the staged nodes' LOCATED_IN point at it (a cell reaches
@@ -273,6 +284,11 @@ class StagedCommit:
             stored = self.session.execute_read(lambda tx: stored_node_ids(
                 tx, [r["id"] for r in rows], self.limit, CommitStats()))
             rows = [r for r in rows if r["id"] not in stored]
+        # their assigned variables are written with them (a new node has none yet): no
+        # transaction of its own after the edges
+        names = self.unit.variables
+        rows = [{**r, "props": {**r["props"], "variables": names[r["id"]]}}
+                if names.get(r["id"]) else r for r in rows]
         staged: dict[str, str] = {}
         for found in self._write_all("nodes", list(batches(rows, self.limit)),
                                      lambda tx, chunk, stats: write_node_rows(
