@@ -391,13 +391,8 @@ def import_worker(args: argparse.Namespace) -> int:
 
     with open(args.worker, "rb") as f:
         size = len(pickle.load(f)["nodes"])
-    settings, _ = settings_from_environment()
-    driver = open_driver(settings)
-    db = GraphLineaDB(driver, database=settings.database,
-                      blobs=Path(tempfile.mkdtemp(prefix="lineagraph-bench-blobs-")),
-                      batch_size=args.batch_size)
-    memory = ServerMemory(driver, settings.database)
-    try:
+    with bench_store(args) as (settings, driver, db):
+        memory = ServerMemory(driver, settings.database)
         records, _, _ = driver.execute_query(
             queries()["benchmarks.store_node_count"].text, database_=settings.database)
         stored = records[0]["nodes"]
@@ -412,11 +407,26 @@ def import_worker(args: argparse.Namespace) -> int:
                "server_memory": memory.peaks}
         console.print(f"  import: {report.nodes_imported} nodes in {report.seconds:.2f} s "
                       f"({report.read_seconds:.2f} s reading and checking the file)")
-    finally:
-        db.close()
-        driver.close()
     Path(args.out).write_text(json.dumps(out))
     return 0
+
+
+@contextlib.contextmanager
+def bench_store(args: argparse.Namespace):
+    """The driver (from the environment, or the managed server) and a store over a
+    temporary blob directory, removed afterwards; yields (settings, driver, store)."""
+    settings, _ = settings_from_environment()
+    driver = open_driver(settings)
+    try:
+        with tempfile.TemporaryDirectory(prefix="lineagraph-bench-blobs-") as blobs:
+            db = GraphLineaDB(driver, database=settings.database, blobs=Path(blobs),
+                              batch_size=args.batch_size)
+            try:
+                yield settings, driver, db
+            finally:
+                db.close()
+    finally:
+        driver.close()
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -427,13 +437,8 @@ def worker(args: argparse.Namespace) -> int:
         base = pickle.load(f)
     size = len(base["nodes"])
     reads = args.read_repeat or (3 if size >= LARGE else 5)
-    settings, _ = settings_from_environment()
-    driver = open_driver(settings)
     out: dict[str, Any] = {"nodes": size, "edges": workload.edge_count(base)}
-    blobs = tempfile.mkdtemp(prefix="lineagraph-bench-blobs-")
-    db = GraphLineaDB(driver, database=settings.database, blobs=Path(blobs),
-                      batch_size=args.batch_size)
-    try:
+    with bench_store(args) as (settings, driver, db):
         db.ensure_schema()
         ensure_slicing_index(db)
         for name in ("benchmarks.floor_constraint", "benchmarks.floor_session_constraint",
@@ -540,9 +545,6 @@ def worker(args: argparse.Namespace) -> int:
         if args.profile:
             out["profile"] = profile(db, base)
         out["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    finally:
-        db.close()
-        driver.close()
     Path(args.out).write_text(json.dumps(out))
     return 0
 

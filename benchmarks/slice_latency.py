@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -241,6 +242,7 @@ def main() -> int:
         print("\n".join(profiles[large][1]))
     finally:
         db.close()
+        shutil.rmtree(db.blobs.root, ignore_errors=True)  # connect()'s temporary blobs
     return 0
 
 

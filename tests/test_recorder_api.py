@@ -163,8 +163,15 @@ def test_a_program_stopped_by_ctrl_c_keeps_its_recording_and_dies_as_python_does
                  " sys.argv = ['loop.py']; exec(compile(open('loop.py').read(), 'loop.py',"
                  " 'exec'))"],
                 [sys.executable, "-m", "lineagraph", "run", "loop.py"]):
-        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # a child inherits an ignored SIGINT (a test run started in the background by a
+        # shell without job control), and Python then installs no KeyboardInterrupt:
+        # from a handler instead, the child starts with SIGINT's default, as in a terminal
+        saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        finally:
+            signal.signal(signal.SIGINT, saved)
         ready, _, _ = select.select([proc.stdout], [], [], 120)
         assert ready, "the program never started"
         assert proc.stdout.readline() == "ready\n"
