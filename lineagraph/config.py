@@ -34,7 +34,7 @@ DEFAULT_RETRY_SECONDS = 60.0
 # refuses one transaction of 100,000 nodes (one of 10,000 peaks near 82 MiB). Smaller is
 # faster there too: a transaction's state outlives young collections, and two of 10,000
 # at once spent 2.2-3.1 s of a 100,000-node commit in GC, two of 2,500 0.9 s; the commit
-# took 4.2 s instead of 6.3-7.2 s (benchmarks/commit_large_session.py, session 16).
+# took 4.2 s instead of 6.3-7.2 s (benchmarks/commit_large_session.py).
 DEFAULT_TRANSACTION_NODES = 2_500
 # transactions of a large commit written at once: Neo4j runs each statement on one core,
 # and on a 2-core machine two at a time committed 100,000 nodes ~1.3x faster than one

@@ -72,7 +72,10 @@ def cli_import(server: ManagedServer, home: Path, retry_seconds: int) -> subproc
     settings = server.connection_settings()
     env = {**os.environ, "NEO4J_URI": settings.uri, "NEO4J_USERNAME": settings.username,
            "NEO4J_PASSWORD": settings.password.get_secret_value(),
-           "LINEAGRAPH_HOME": str(home), "LINEAGRAPH_RETRY_SECONDS": str(retry_seconds)}
+           "LINEAGRAPH_HOME": str(home), "LINEAGRAPH_RETRY_SECONDS": str(retry_seconds),
+           # the fixture's 3,084-node session staged (transactions of 2,500 and the rest),
+           # whatever the environment running the tests says
+           "LINEAGRAPH_TRANSACTION_NODES": "2500"}
     return subprocess.Popen(
         [sys.executable, "-m", "lineagraph.cli", "import-lineapy", str(FIXTURE)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -210,6 +210,59 @@ def test_a_failure_midway_removes_what_the_unit_wrote(store, reader, workers, er
     assert len(reader.get_nodes_for_session("big")) == len(nodes)
 
 
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_a_failure_once_the_stand_ins_are_written_removes_them(store, reader, error):
+    """The check's transaction also writes the stand-ins; a failure as soon as it has
+    committed (here: in the progress hook) leaves none behind."""
+    write_old_session(store)
+    store.transaction_nodes = LIMIT
+
+    def hook(step: str, done: int) -> None:
+        if step == "check":
+            assert stand_ins(store) == 1  # committed with the check
+            raise error("right after the check")
+
+    store.on_transaction = hook
+    buffer_big_session(store)
+    with pytest.raises(error, match="right after the check"):
+        store.commit()
+    assert stand_ins(store) == 0 and staged_count(store, "big") == 0
+    store.on_transaction = None
+    nodes = buffer_big_session(store)
+    assert store.commit().nodes == len(nodes)
+    assert len(reader.get_nodes_for_session("big")) == len(nodes)
+
+
+def test_the_next_attempt_clears_what_a_dead_writer_left_then_stores_it_whole(
+        store, reader, monkeypatch):
+    """A stand-in left behind: the next commit of the session removes it and its nodes,
+    writes its own stand-in in a transaction of its own ("begin"), and stores the whole
+    session, variables included."""
+    from lineagraph.store.staging import StagedCommit
+
+    abandon = StagedCommit._abandon
+    monkeypatch.setattr(StagedCommit, "_abandon", lambda self: None)  # as if killed
+    store.write_workers = 1
+    write_old_session(store)
+    fail_in_the_third_transaction_of_nodes(store, "writer gone")
+    with pytest.raises(RuntimeError, match="writer gone"):
+        store.commit()
+    assert staged_count(store, "big") == 3 * LIMIT and stand_ins(store) == 1
+
+    monkeypatch.setattr(StagedCommit, "_abandon", abandon)
+    steps = []
+    store.on_transaction = lambda step, done: steps.append(step)
+    nodes = buffer_big_session(store)
+    assert store.commit().nodes == len(nodes)
+    assert steps[:2] == ["check", "begin"] and steps[-1] == "publish"
+    assert stand_ins(store) == 0 and staged_count(store, "big") == len(nodes)
+    reader.clear_cache()
+    assert sorted(reader.get_nodes_for_session("big"), key=lambda n: n.id) == \
+        sorted(nodes, key=lambda n: n.id)
+    assert reader.get_variable_by_id(nodes[3].id) == ["x", "x2"]
+    assert reader.get_variable_by_id(nodes[-2].id) == ["late"]
+
+
 SIZE = 20_000
 
 

@@ -22,14 +22,16 @@ CREATE (t:StagedSession {id: id, token: $token, pid: $pid, started: datetime()})
 RETURN count(t) AS written;
 
 // name: delete_staged_nodes
-// Up to $limit nodes of a session that has a stand-in and is not stored, deleted with
-// their relationships (one bounded transaction of clearing an unpublished unit).
-// Parameters: $session_id, $limit. Returns: deleted.
+// Up to $limit nodes behind a stand-in of session $session_id (only the one holding
+// $token when given), the session not stored, deleted with their relationships (one
+// bounded transaction of clearing an unpublished unit). Found through IN_SESSION, so a
+// writer removing its own unit never touches another's stand-in of the same session.
+// Parameters: $session_id, $limit, $token. Returns: deleted.
 MATCH (t:StagedSession {id: $session_id})
-WHERE NOT EXISTS { (:Session {id: $session_id}) }
-MATCH (n:Node)
-WHERE n.session_id = $session_id AND n.id IS NOT NULL
-WITH n LIMIT $limit
+WHERE ($token IS NULL OR t.token = $token)
+  AND NOT EXISTS { (:Session {id: $session_id}) }
+MATCH (n:Node)-[:IN_SESSION]->(t)
+WITH DISTINCT n LIMIT $limit
 DETACH DELETE n
 RETURN count(*) AS deleted;
 

@@ -8,7 +8,8 @@ refuses a single transaction of 100,000 nodes). A unit with more nodes than
 1. one transaction checks its references and artifacts (as a one-transaction commit
    does), writes its source code and a ``:StagedSession`` stand-in for each session that
    is new (when an interrupted attempt at one of its sessions left a stand-in, that is
-   cleared first, and the stand-ins are written by a transaction of their own);
+   cleared first, and the source code and stand-ins are written by a transaction of
+   their own);
 2. the nodes of those sessions (with their variables), at most ``transaction_nodes`` per
    transaction, then the edges between them, point (``IN_SESSION``) at the stand-ins;
    ``write_workers`` of these transactions run at once, each in a driver session of its
@@ -70,13 +71,14 @@ PUBLISH_ATTEMPTS = 100
 
 def clear_staged(session: neo4j.Session, session_id: str, limit: int,
                  token: str | None = None) -> int:
-    """Delete the unpublished nodes of ``session_id`` and then its stand-in (only the one
-    holding ``token`` when given), ``limit`` nodes per transaction; how many nodes."""
+    """Delete the unpublished nodes of ``session_id`` and then its stand-in (with
+    ``token``, only the stand-in holding it and the nodes behind it), ``limit`` nodes per
+    transaction; how many nodes."""
     deleted = 0
     while True:
         done = session.execute_write(lambda tx: run_counted(
             tx, "store.delete_staged_nodes", CommitStats(), session_id=session_id,
-            limit=limit)[0]["deleted"])
+            limit=limit, token=token)[0]["deleted"])
         deleted += done
         if done < limit:
             break
@@ -218,20 +220,18 @@ class StagedCommit:
         unit = self.unit
         complete_captions(unit.rows)
         rows = [unit.rows[i] for i in unit.nodes]
-        # the check, and when no interrupted attempt left anything, the beginning too
-        states, begun = self._write("check", lambda tx, stats: self._check(tx, rows, stats))
         try:
+            # the check, and when no interrupted attempt left anything, the stand-ins too
+            states, begun = self._write("check",
+                                        lambda tx, stats: self._check(tx, rows, stats))
             new = {s["id"] for s in states if not s["stored"]}
-            if begun:
-                self.staged = sorted(new)
-            else:
+            if not begun:
                 for s in states:
                     if s["staged"] and not s["stored"]:
                         cleared = clear_staged(self.session, s["id"], self.limit)
                         logger.info("session %s: removed %d nodes an interrupted commit "
                                     "left", s["id"], cleared)
                 self._write("begin", lambda tx, stats: self._begin(tx, sorted(new), stats))
-                self.staged = sorted(new)
             staged = self._stage_nodes([r for r in rows if r["session_id"] in new])
             staged_ids = staged.keys()
             edges = edge_rows(rows)
@@ -273,6 +273,10 @@ class StagedCommit:
         if new:
             run_counted(tx, "store.begin_staged_sessions", stats, ids=new,
                         token=self.token, pid=os.getpid())
+        # from the moment its transaction may commit (even unheard of: a Ctrl-C while
+        # waiting for the answer), a failure removes the stand-ins holding our token;
+        # before that, none exist and _abandon has nothing to do
+        self.staged = new
 
     def _stage_nodes(self, rows: list[dict]) -> dict[str, str]:
         """Stage the nodes of the new sessions that are not stored; the element id of
@@ -340,8 +344,10 @@ class StagedCommit:
                     raise
 
     def _abandon(self) -> None:
-        """Remove what this run staged (best effort: what is left, the next attempt at
-        the same session removes)."""
+        """Remove what this run staged: the nodes behind the stand-ins holding its token,
+        then those stand-ins (best effort: what is left, the next attempt at the same
+        session removes). ``staged`` may name a session whose stand-in was never
+        committed (the transaction writing it failed): then nothing is touched."""
         for session_id in self.staged:
             try:
                 clear_staged(self.session, session_id, self.limit, token=self.token)
