@@ -21,11 +21,9 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -37,12 +35,9 @@ import neo4j
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workload  # noqa: E402
-from run import models  # noqa: E402
+from run import bench_store, models, settings_from_environment  # noqa: E402
 
 from lineagraph import GraphLineaDB  # noqa: E402
-from lineagraph.config import ConnectionSettings  # noqa: E402
-from lineagraph.connection import open_driver  # noqa: E402
-from lineagraph.environment import resolve_settings  # noqa: E402
 from lineagraph.mapping import DEPENDENCY_TYPES  # noqa: E402
 from lineagraph.models import BaseNode, Execution, SessionContext, SourceCode  # noqa: E402
 from bench_queries import queries  # noqa: E402
@@ -84,17 +79,6 @@ def build_session(n_nodes: int, rng: random.Random) -> Session:
 
 
 # -- running ---------------------------------------------------------------------------------
-
-
-def settings_from_environment() -> tuple[ConnectionSettings, str]:
-    if os.environ.get("NEO4J_URI"):
-        return resolve_settings(), f"NEO4J_URI={os.environ['NEO4J_URI']}"
-    from lineagraph.server import ManagedServer
-
-    server = ManagedServer()
-    server.start()
-    settings = server.connection_settings()
-    return settings, f"lineagraph's managed local server at {settings.uri}"
 
 
 def count(driver: neo4j.Driver, database: str, query: str, **params) -> int:
@@ -192,25 +176,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings, where = settings_from_environment()
-    driver = open_driver(settings)
-    try:
-        with tempfile.TemporaryDirectory(prefix="lineagraph-bench-") as blobs:
-            db = GraphLineaDB(driver, database=settings.database, blobs=Path(blobs),
-                              batch_size=args.batch_size)
-            if args.wipe:
-                # CALL ... IN TRANSACTIONS runs only in an auto-commit transaction
-                with driver.session(database=settings.database) as session:
-                    session.run(queries()["admin.wipe_relationships"].text).consume()
-                    session.run(queries()["admin.wipe_data"].text).consume()
-                print(f"wiped database {settings.database!r}")
-            db.ensure_schema()
-            print(f"commit benchmark: {args.nodes} nodes per session, batch size "
-                  f"{args.batch_size}, {args.repeat} run(s); {where} "
-                  f"(database {settings.database!r})")
-            rng = random.Random(args.seed)
-            runs = [run_once(db, args, k, rng) for k in range(1, args.repeat + 1)]
-    finally:
-        driver.close()
+    with bench_store(args, settings) as (settings, driver, db):
+        if args.wipe:
+            # CALL ... IN TRANSACTIONS runs only in an auto-commit transaction
+            with driver.session(database=settings.database) as session:
+                session.run(queries()["admin.wipe_relationships"].text).consume()
+                session.run(queries()["admin.wipe_data"].text).consume()
+            print(f"wiped database {settings.database!r}")
+        db.ensure_schema()
+        print(f"commit benchmark: {args.nodes} nodes per session, batch size "
+              f"{args.batch_size}, {args.repeat} run(s); {where} "
+              f"(database {settings.database!r})")
+        rng = random.Random(args.seed)
+        runs = [run_once(db, args, k, rng) for k in range(1, args.repeat + 1)]
 
     seconds = statistics.median(r.seconds for r in runs)
     nodes = statistics.median(r.nodes / r.seconds for r in runs)

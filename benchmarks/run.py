@@ -412,10 +412,12 @@ def import_worker(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def bench_store(args: argparse.Namespace):
-    """The driver (from the environment, or the managed server) and a store over a
-    temporary blob directory, removed afterwards; yields (settings, driver, store)."""
-    settings, _ = settings_from_environment()
+def bench_store(args: argparse.Namespace, settings: ConnectionSettings | None = None):
+    """A driver to ``settings`` (by default from the environment, or the managed server)
+    and a store over a temporary blob directory, removed afterwards, with
+    ``args.batch_size``; yields (settings, driver, store)."""
+    if settings is None:
+        settings, _ = settings_from_environment()
     driver = open_driver(settings)
     try:
         with tempfile.TemporaryDirectory(prefix="lineagraph-bench-blobs-") as blobs:

@@ -99,7 +99,7 @@ def test_a_session_s_nodes_are_found_by_the_session_id_index_not_by_reading_all(
     records, _, _ = store.driver.execute_query("MATCH (s:Session) RETURN s.id AS id LIMIT 1",
                                                database_=neo4j_settings.database)
     typed = {"session_id": records[0]["id"], "after": "", "page": 1000, "limit": 1000,
-             "dependency_types": list(DEPENDENCY_TYPES)}
+             "dependency_types": list(DEPENDENCY_TYPES), "token": "a writer's token"}
     wrong = {}
     with store.driver.session(database=neo4j_settings.database) as session:
         plans = {name: session.run("EXPLAIN " + queries()[name].text,

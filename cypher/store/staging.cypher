@@ -24,13 +24,15 @@ RETURN count(t) AS written;
 // name: delete_staged_nodes
 // Up to $limit nodes behind a stand-in of session $session_id (only the one holding
 // $token when given), the session not stored, deleted with their relationships (one
-// bounded transaction of clearing an unpublished unit). Found through IN_SESSION, so a
-// writer removing its own unit never touches another's stand-in of the same session.
+// bounded transaction of clearing an unpublished unit). Nodes are sought by the
+// (session_id, id) index and kept only when they point (IN_SESSION) at such a stand-in,
+// so a writer removing its own unit never touches another's of the same session.
 // Parameters: $session_id, $limit, $token. Returns: deleted.
 MATCH (t:StagedSession {id: $session_id})
 WHERE ($token IS NULL OR t.token = $token)
   AND NOT EXISTS { (:Session {id: $session_id}) }
-MATCH (n:Node)-[:IN_SESSION]->(t)
+MATCH (n:Node)
+WHERE n.session_id = $session_id AND n.id IS NOT NULL AND (n)-[:IN_SESSION]->(t)
 WITH DISTINCT n LIMIT $limit
 DETACH DELETE n
 RETURN count(*) AS deleted;
