@@ -79,8 +79,8 @@ def import_lineapy(
     """Import a LineaPy database into ``db``; see the module docstring for guarantees.
     ``progress(what, done, total)`` hears the nodes written so far, one call at a time
     (inside a large session, from the commit's worker threads). Python's cyclic garbage
-    collector is paused meanwhile: the rows and models it builds hold no cycles, and its collections while 100,000 nodes were built cost a third of
-    reading the file."""
+    collector is paused meanwhile: the rows and models it builds hold no cycles, and its
+    collections while 100,000 nodes were built cost a third of reading the file."""
     with paused_gc():
         return _import(db, Path(sqlite_path), pickles, progress)
 

@@ -222,17 +222,16 @@ class StagedCommit:
         rows = [unit.rows[i] for i in unit.nodes]
         try:
             # the check, and when no interrupted attempt left anything, the stand-ins too
-            states, begun = self._write("check",
-                                        lambda tx, stats: self._check(tx, rows, stats))
-            new = {s["id"] for s in states if not s["stored"]}
-            if not begun:
-                for s in states:
-                    if s["staged"] and not s["stored"]:
-                        cleared = clear_staged(self.session, s["id"], self.limit)
-                        logger.info("session %s: removed %d nodes an interrupted commit "
-                                    "left", s["id"], cleared)
-                self._write("begin", lambda tx, stats: self._begin(tx, sorted(new), stats))
-            staged = self._stage_nodes([r for r in rows if r["session_id"] in new])
+            new, leftovers = self._write("check",
+                                         lambda tx, stats: self._check(tx, rows, stats))
+            if leftovers:
+                for session_id in leftovers:
+                    cleared = clear_staged(self.session, session_id, self.limit)
+                    logger.info("session %s: removed %d nodes an interrupted commit left",
+                                session_id, cleared)
+                self._write("begin", lambda tx, stats: self._begin(tx, new, stats))
+            fresh = set(new)
+            staged = self._stage_nodes([r for r in rows if r["session_id"] in fresh])
             staged_ids = staged.keys()
             edges = edge_rows(rows)
             inner = [e for e in edges if e[0] in staged_ids and e[1] in staged_ids]
@@ -254,17 +253,18 @@ class StagedCommit:
         return self.stats
 
     # -- the transactions ------------------------------------------------------------------
-    def _check(self, tx, rows: list[dict], stats: CommitStats) -> tuple[list[dict], bool]:
-        """The unit's sessions' states, and whether ``_begin`` ran in this transaction
-        (it does unless an interrupted attempt left a stand-in to clear first)."""
+    def _check(self, tx, rows: list[dict], stats: CommitStats) -> tuple[list[str], list[str]]:
+        """The unit's new sessions, and those of them an interrupted attempt left a
+        stand-in of; when there are none of those, ``_begin`` runs in this transaction."""
         check_references(tx, self.unit, rows, stats)
         new_artifacts(tx, self.unit, stats, self.retried)  # refuse before writing
         states = run_counted(tx, "store.session_states", stats,
                              ids=sorted(self.unit.contexts))
-        if any(s["staged"] and not s["stored"] for s in states):
-            return states, False
-        self._begin(tx, sorted(s["id"] for s in states if not s["stored"]), stats)
-        return states, True
+        new = [s["id"] for s in states if not s["stored"]]
+        leftovers = [s["id"] for s in states if s["staged"] and not s["stored"]]
+        if not leftovers:
+            self._begin(tx, new, stats)
+        return new, leftovers
 
     def _begin(self, tx, new: list[str], stats: CommitStats) -> None:
         # source code first: the staged nodes' LOCATED_IN point at it (a cell reaches
