@@ -33,6 +33,7 @@ from lineagraph.config import ConnectionSettings
 from lineagraph.connection import open_driver
 from lineagraph.resources import data_path
 from lineagraph.server import docker
+from lineagraph.server.java import TX_LOG_RETENTION
 from lineagraph.server.ports import free_port
 from lineagraph.server.state import StateDir
 
@@ -82,7 +83,11 @@ def test_auto_backend_runs_the_image_stops_and_restarts_keeping_data(tmp_path):
         server = ManagedServer(home=home, notify=lambda m: None)
         drv = open_driver(server.connection_settings())
         drv.execute_query("CREATE (:Survivor {name: $name})", name="kept")
+        records, _, _ = drv.execute_query(  # compose.yml bounds what the Java backend does
+            "SHOW SETTINGS YIELD name, value WHERE name = $name RETURN value",
+            name="db.tx_log.rotation.retention_policy")
         drv.close()
+        assert [r["value"] for r in records] == [TX_LOG_RETENTION]
 
         assert cli(home, "neo4j", "stop").returncode == 0
         stopped = cli(home, "neo4j", "status", "--json")

@@ -112,6 +112,20 @@ def test_server_state_is_private_and_listens_on_loopback_only(tmp_path):
         server.stop()
 
 
+def test_the_server_keeps_no_old_transaction_logs(tmp_path):
+    """Neo4j's default keeps two days of transaction logs: large imports filled a disk."""
+    server = ManagedServer(home=tmp_path, backend=JAVA, notify=lambda m: None)
+    server.start()
+    try:
+        with open_driver(server.connection_settings()) as drv:
+            records, _, _ = drv.execute_query(
+                "SHOW SETTINGS YIELD name, value WHERE name = $name RETURN value",
+                name="db.tx_log.rotation.retention_policy")
+        assert [r["value"] for r in records] == [java_backend.TX_LOG_RETENTION]
+    finally:
+        server.stop()
+
+
 def _listening_addresses(port: int) -> set[str]:
     """Local IPv4/IPv6 addresses in LISTEN state on ``port``, from /proc/net."""
     found = set()

@@ -24,6 +24,12 @@ ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_ENTRY_POINT = "org.neo4j.server.startup.Neo4jAdminCommand"
 SUPPORTED_JAVA = (17, 21)
 JVM_ROOTS = ["/usr/lib/jvm", "/Library/Java/JavaVirtualMachines"]  # the Java versions Neo4j 5.26 supports
+# Neo4j keeps transaction logs for two days by default, for backups and cluster members
+# this store has neither of: 1M-node imports and benchmarks then piled up 63 GB of them.
+# "false" keeps only the newest non-empty log file besides what recovery after a crash
+# needs (everything since the last checkpoint, which Neo4j never prunes). The Docker
+# backend's docker/compose.yml sets the same.
+TX_LOG_RETENTION = "false"
 
 # What Neo4j's own launcher passes to the JVM (server.jvm.additional in its default
 # neo4j.conf), less what only matters for production tuning.
@@ -163,6 +169,7 @@ class JavaBackend:
             f"server.directories.run={s.run}",
             f"server.directories.lib={self.lib}",
             "dbms.usage_report.enabled=false",
+            f"db.tx_log.rotation.retention_policy={TX_LOG_RETENTION}",
         ]
         (s.conf / "neo4j.conf").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
