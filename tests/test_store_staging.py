@@ -233,6 +233,41 @@ def test_a_failure_once_the_stand_ins_are_written_removes_them(store, reader, er
     assert len(reader.get_nodes_for_session("big")) == len(nodes)
 
 
+def test_a_staged_unit_pointing_at_a_node_never_written_stores_nothing(store, reader):
+    """Refused by the check, before any node is written: no stand-in either."""
+    store.transaction_nodes = LIMIT  # no write_old_session: 'old-f' is not stored
+    steps = []
+    store.on_transaction = lambda step, done: steps.append(step)
+    buffer_big_session(store)
+    with pytest.raises(NotFoundError, match="'old-f' \\(needed by big-uses-old\\)"):
+        store.commit()
+    assert steps == [] and stand_ins(store) == 0 and staged_count(store, "big") == 0
+    assert reader.get_all_artifacts() == []
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_stored_node_deleted_while_the_unit_is_written_is_caught_when_publishing(
+        store, reader, workers):
+    """The publishing transaction checks the unit's references again: another process
+    deleted 'old-f' after the check; nothing of the unit is left."""
+    write_old_session(store)
+    store.transaction_nodes = LIMIT
+    store.write_workers = workers
+
+    def delete_old_f(step: str, done: int) -> None:
+        if step == "nodes" and done <= LIMIT:  # the first transaction of nodes (or two)
+            reader.driver.execute_query("MATCH (n:Node {id: 'old-f'}) DETACH DELETE n",
+                                        database_=reader.database)
+
+    store.on_transaction = delete_old_f
+    buffer_big_session(store)
+    with pytest.raises(NotFoundError, match="'old-f' \\(needed by big-uses-old\\)"):
+        store.commit()
+    assert stand_ins(store) == 0 and staged_count(store, "big") == 0
+    reader.clear_cache()
+    assert reader.get_all_artifacts() == [] and reader.get_nodes_for_session("big") == []
+
+
 def test_the_next_attempt_clears_what_a_dead_writer_left_then_stores_it_whole(
         store, reader, monkeypatch):
     """A stand-in left behind: the next commit of the session removes it and its nodes,

@@ -34,7 +34,6 @@ import concurrent.futures
 import logging
 import os
 import threading
-import time
 import uuid
 from time import sleep as _sleep  # not a time.sleep a recorded program patched
 from typing import Any, Callable, ContextManager
@@ -45,6 +44,7 @@ from neo4j import exceptions as neo4j_errors
 from ..errors import LineagraphError
 from ..mapping import complete_captions
 from .unit import (
+    Asked,
     CommitStats,
     Unit,
     batches,
@@ -158,11 +158,15 @@ class StagedCommit:
         return result
 
     def _write_all(self, step: str, chunks: list[list],
-                   fn: Callable[[Any, list, CommitStats], Any]) -> list:
+                   fn: Callable[[Any, list, CommitStats], Any],
+                   meanwhile: Callable[[], None] = lambda: None) -> list:
         """``fn(tx, chunk, stats)`` for each chunk, one transaction each, ``workers`` at
-        once; their results in the order of ``chunks``. On the first failure (or Ctrl-C)
-        no further chunk starts, those running finish, and the failure is raised."""
+        once; their results in the order of ``chunks``. ``meanwhile()`` runs in this
+        thread while they do (with one worker, before them). On the first failure (or
+        Ctrl-C) no further chunk starts, those running finish, and the failure is
+        raised."""
         def one_at_a_time() -> list:
+            meanwhile()
             return [self._write(step, lambda tx, stats, c=c: fn(tx, c, stats), len(c))
                     for c in chunks]
 
@@ -201,6 +205,7 @@ class StagedCommit:
                 if futures:
                     raise
                 return one_at_a_time()
+            meanwhile()
             concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
         finally:
             stop.set()  # no-op once all are done; on Ctrl-C here, none starts any more
@@ -220,10 +225,11 @@ class StagedCommit:
         unit = self.unit
         complete_captions(unit.rows)
         rows = [unit.rows[i] for i in unit.nodes]
+        asked = Asked.of(unit, rows)  # checked before writing and again when publishing
         try:
             # the check, and when no interrupted attempt left anything, the stand-ins too
             new, leftovers = self._write("check",
-                                         lambda tx, stats: self._check(tx, rows, stats))
+                                         lambda tx, stats: self._check(tx, asked, stats))
             if leftovers:
                 for session_id in leftovers:
                     cleared = clear_staged(self.session, session_id, self.limit)
@@ -231,32 +237,42 @@ class StagedCommit:
                                 session_id, cleared)
                 self._write("begin", lambda tx, stats: self._begin(tx, new, stats))
             fresh = set(new)
-            staged = self._stage_nodes([r for r in rows if r["session_id"] in fresh])
-            staged_ids = staged.keys()
-            edges = edge_rows(rows)
-            inner = [e for e in edges if e[0] in staged_ids and e[1] in staged_ids]
+            stage = self._to_stage([r for r in rows if r["session_id"] in fresh])
+            # the edges and the rest of the unit, split while the server writes the nodes
+            split: list[tuple[list, list, Unit]] = []
+            staged = self._stage_nodes(stage, lambda: split.append(
+                self._split(rows, {r["id"] for r in stage})))
+            inner, outer, rest = split[0]
             self._write_all("edges", list(batches(inner, self.limit * EDGES_PER_NODE)),
                             lambda tx, chunk, stats: write_edge_rows(
                                 tx, chunk, self.batch, stats, staged))
-            rest = Unit(
-                executions=unit.executions, contexts=unit.contexts,
-                nodes={i: n for i, n in unit.nodes.items() if i not in staged_ids},
-                rows={i: r for i, r in unit.rows.items() if i not in staged_ids},
-                node_values=unit.node_values, python_types=unit.python_types,
-                artifacts=unit.artifacts, next_versions=unit.next_versions,
-                variables={i: v for i, v in unit.variables.items() if i not in staged_ids})
-            outer = [e for e in edges if not (e[0] in staged_ids and e[1] in staged_ids)]
-            self._publish(rest, rows, outer, staged)
+            self._publish(rest, asked, outer, staged)
         except BaseException:
             self._abandon()
             raise
         return self.stats
 
+    def _split(self, rows: list[dict], staged: set[str]) -> tuple[list, list, Unit]:
+        """The unit's edges between ``staged`` nodes, its other edges, and the rest of
+        the unit (what the publishing transaction writes besides those other edges)."""
+        unit = self.unit
+        edges = edge_rows(rows)
+        inner = [e for e in edges if e[0] in staged and e[1] in staged]
+        outer = [e for e in edges if not (e[0] in staged and e[1] in staged)]
+        rest = Unit(
+            executions=unit.executions, contexts=unit.contexts,
+            nodes={i: n for i, n in unit.nodes.items() if i not in staged},
+            rows={i: r for i, r in unit.rows.items() if i not in staged},
+            node_values=unit.node_values, python_types=unit.python_types,
+            artifacts=unit.artifacts, next_versions=unit.next_versions,
+            variables={i: v for i, v in unit.variables.items() if i not in staged})
+        return inner, outer, rest
+
     # -- the transactions ------------------------------------------------------------------
-    def _check(self, tx, rows: list[dict], stats: CommitStats) -> tuple[list[str], list[str]]:
+    def _check(self, tx, asked: Asked, stats: CommitStats) -> tuple[list[str], list[str]]:
         """The unit's new sessions, and those of them an interrupted attempt left a
         stand-in of; when there are none of those, ``_begin`` runs in this transaction."""
-        check_references(tx, self.unit, rows, stats)
+        check_references(tx, asked, stats)
         new_artifacts(tx, self.unit, stats, self.retried)  # refuse before writing
         states = run_counted(tx, "store.session_states", stats,
                              ids=sorted(self.unit.contexts))
@@ -278,12 +294,11 @@ class StagedCommit:
         # before that, none exist and _abandon has nothing to do
         self.staged = new
 
-    def _stage_nodes(self, rows: list[dict]) -> dict[str, str]:
-        """Stage the nodes of the new sessions that are not stored; the element id of
-        each node staged, by its id (the edges' writers match them by both). A
-        node already stored (in another session) is left to the publishing transaction,
-        which rewrites it: rewritten here, it would leave its session before the unit
-        is published, and a failed unit would delete it."""
+    def _to_stage(self, rows: list[dict]) -> list[dict]:
+        """The rows of the new sessions' nodes to stage: those not stored, with their
+        variables. A node already stored (in another session) is left to the publishing
+        transaction, which rewrites it: rewritten here, it would leave its session
+        before the unit is published, and a failed unit would delete it."""
         if not self.assume_new:
             stored = self.session.execute_read(lambda tx: stored_node_ids(
                 tx, [r["id"] for r in rows], self.limit, CommitStats()))
@@ -291,17 +306,23 @@ class StagedCommit:
         # their assigned variables are written with them (a new node has none yet): no
         # transaction of its own after the edges
         names = self.unit.variables
-        rows = [{**r, "props": {**r["props"], "variables": names[r["id"]]}}
+        return [{**r, "props": {**r["props"], "variables": names[r["id"]]}}
                 if names.get(r["id"]) else r for r in rows]
+
+    def _stage_nodes(self, rows: list[dict], meanwhile: Callable[[], None]) -> dict[str, str]:
+        """Stage ``rows`` (``_to_stage``), running ``meanwhile()`` while the server writes
+        them; the element id of each node staged, by its id (the edges' writers match them
+        by both)."""
         staged: dict[str, str] = {}
         for found in self._write_all("nodes", list(batches(rows, self.limit)),
                                      lambda tx, chunk, stats: write_node_rows(
                                          tx, chunk, self.batch, stats,
-                                         session_label="StagedSession", assume_new=True)):
+                                         session_label="StagedSession", assume_new=True),
+                                     meanwhile):
             staged.update(found)
         return staged
 
-    def _publish(self, rest: Unit, rows: list[dict], outer: list[list],
+    def _publish(self, rest: Unit, asked: Asked, outer: list[list],
                  staged: dict[str, str]) -> None:
         def work(tx, stats):
             published = run_counted(tx, "store.publish_staged_sessions", stats,
@@ -311,7 +332,7 @@ class StagedCommit:
                 raise LineagraphError(
                     f"session(s) {', '.join(lost)} were cleared by another process "
                     "writing them at the same time; nothing of this commit was stored")
-            found = check_references(tx, self.unit, rows, stats).element_ids
+            found = check_references(tx, asked, stats).element_ids
             fresh = new_artifacts(tx, rest, stats, self.retried)
             write_head(tx, rest, stats)
             written = write_node_rows(tx, [rest.rows[i] for i in rest.nodes], self.batch,

@@ -184,6 +184,55 @@ def check_blobs_present(blobs: BlobStore, unit: Unit) -> None:
 
 
 @dataclass
+class Asked:
+    """What a unit points at outside itself, which the store must hold: computed from the
+    unit alone, once (a staged unit checks twice: before writing and when publishing)."""
+
+    executions: set[str]
+    # the sessions of its nodes, except those it writes whose nodes are all fresh
+    sessions: set[str]
+    # the nodes outside the unit that it points at
+    nodes: set[str]
+    unit: Unit = field(repr=False)
+    rows: list[dict] = field(repr=False)
+
+    @classmethod
+    def of(cls, unit: Unit, rows: list[dict]) -> "Asked":
+        executions = {c.execution_id for c in unit.contexts.values()}
+        executions |= {a.execution_id for a in unit.artifacts.values()}
+        executions |= {a.execution_id for a, _ in unit.next_versions}
+        executions |= {v.execution_id for v, _ in unit.node_values.values()}
+        # asked once for both uses: sessions the unit does not write must be stored, and
+        # those it writes are new or not (a session whose nodes are all fresh need not say)
+        sessions = {n.session_id for node_id, n in unit.nodes.items()
+                    if n.session_id not in unit.contexts or node_id not in unit.fresh}
+        wanted = {e["dst"] for row in rows for e in row["edges"]}
+        wanted.update(unit.variables)
+        wanted.update(a.node_id for a in _artifacts(unit))
+        wanted.update(v.node_id for v, _ in unit.node_values.values())
+        return cls(executions - set(unit.executions), sessions,
+                   wanted - unit.nodes.keys(), unit, rows)
+
+    def needed_by(self, node_ids: list[str]) -> dict[str, str]:
+        """What in the unit points at each of ``node_ids`` (for an error message)."""
+        needs: dict[str, str] = {}
+        for row in self.rows:
+            for edge in row["edges"]:
+                needs.setdefault(edge["dst"], row["id"])
+        for node_id in self.unit.variables:
+            needs.setdefault(node_id, node_id)
+        for artifact in _artifacts(self.unit):
+            needs.setdefault(artifact.node_id, f"artifact {artifact.name!r}")
+        for value, _ in self.unit.node_values.values():
+            needs.setdefault(value.node_id, "a node value")
+        return {i: needs[i] for i in node_ids}
+
+
+def _artifacts(unit: Unit) -> list[Artifact]:
+    return [*unit.artifacts.values(), *(a for a, _ in unit.next_versions)]
+
+
+@dataclass
 class References:
     """What check_references found: the element ids of the stored nodes the unit points
     at (for write_edge_rows), and the sessions of its nodes the store does not hold
@@ -194,53 +243,35 @@ class References:
     new_sessions: set[str]
 
 
-def check_references(tx, unit: Unit, rows: list[dict], stats: CommitStats) -> References:
-    """Refuse the unit if anything it points at is neither in it nor in the store."""
-    executions = {c.execution_id for c in unit.contexts.values()}
-    executions |= {a.execution_id for a in unit.artifacts.values()}
-    executions |= {a.execution_id for a, _ in unit.next_versions}
-    executions |= {v.execution_id for v, _ in unit.node_values.values()}
-    missing = _missing(tx, "store.missing_execution_ids", executions - set(unit.executions),
-                       stats)
+def check_references(tx, asked: Asked, stats: CommitStats) -> References:
+    """Refuse the unit if anything it points at (``asked``: ``Asked.of(unit, rows)``) is
+    neither in it nor in the store."""
+    missing = _missing(tx, "store.missing_execution_ids", asked.executions, stats)
     if missing:
         raise NotFoundError(
             f"execution(s) {', '.join(sorted(missing))} referenced by this commit were never "
             "written (write_execution first); nothing was stored"
         )
-    # asked once for both uses: sessions the unit does not write must be stored, and
-    # those it writes are new or not (a session whose nodes are all fresh need not say)
-    asked = {n.session_id for node_id, n in unit.nodes.items()
-             if n.session_id not in unit.contexts or node_id not in unit.fresh}
-    new_sessions = _missing(tx, "store.missing_session_ids", asked, stats)
-    missing = new_sessions - set(unit.contexts)
+    new_sessions = _missing(tx, "store.missing_session_ids", asked.sessions, stats)
+    missing = new_sessions - set(asked.unit.contexts)
     if missing:
         raise NotFoundError(
             f"session(s) {', '.join(sorted(missing))} of nodes in this commit were never "
             "written (write_context first); nothing was stored"
         )
-    wanted: dict[str, str] = {}
-    for row in rows:
-        for edge in row["edges"]:
-            wanted.setdefault(edge["dst"], row["id"])
-    for node_id in unit.variables:
-        wanted.setdefault(node_id, node_id)
-    for artifact in [*unit.artifacts.values(), *(a for a, _ in unit.next_versions)]:
-        wanted.setdefault(artifact.node_id, f"artifact {artifact.name!r}")
-    for value, _ in unit.node_values.values():
-        wanted.setdefault(value.node_id, "a node value")
-    outside = set(wanted) - set(unit.nodes)
+    outside = asked.nodes
     found = {r["id"]: r["element_id"] for r in run_counted(
         tx, "store.stored_node_element_ids", stats, ids=sorted(outside))} if outside else {}
     missing = outside - found.keys()
     if missing:
         sample = sorted(missing)[:5]
-        detail = "; ".join(f"{m!r} (needed by {wanted[m]})" for m in sample)
+        needs = asked.needed_by(sample)
+        detail = "; ".join(f"{m!r} (needed by {needs[m]})" for m in sample)
         raise NotFoundError(
             f"{len(missing)} referenced node(s) are neither in this commit nor in the "
             f"store: {detail}; nothing was stored"
         )
     return References(found, new_sessions)
-
 
 
 def new_artifacts(tx, unit: Unit, stats: CommitStats, retried: bool) -> list[Artifact]:
@@ -385,7 +416,7 @@ def write_unit(tx: neo4j.ManagedTransaction, unit: Unit, batch: int,
     attempt: every node is looked up, and those found are rewritten)."""
     complete_captions(unit.rows)
     rows = [unit.rows[i] for i in unit.nodes]
-    references = check_references(tx, unit, rows, stats)
+    references = check_references(tx, Asked.of(unit, rows), stats)
     new = new_artifacts(tx, unit, stats, retried)
     fresh = (unit.fresh | nodes_of_new_sessions(unit, references.new_sessions)
              if trust_fresh else set())
