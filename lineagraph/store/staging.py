@@ -70,21 +70,23 @@ PUBLISH_ATTEMPTS = 100
 
 
 def clear_staged(session: neo4j.Session, session_id: str, limit: int,
-                 token: str | None = None) -> int:
+                 token: str | None = None, metadata: dict[str, Any] | None = None) -> int:
     """Delete the unpublished nodes of ``session_id`` and then its stand-in (with
     ``token``, only the stand-in holding it and the nodes behind it), ``limit`` nodes per
-    transaction; how many nodes."""
+    transaction, each with ``metadata``; how many nodes."""
+    @neo4j.unit_of_work(metadata=metadata)
+    def run(tx, name: str, **params):
+        return run_counted(tx, name, CommitStats(), session_id=session_id, token=token,
+                           **params)
+
     deleted = 0
     while True:
-        done = session.execute_write(lambda tx: run_counted(
-            tx, "store.delete_staged_nodes", CommitStats(), session_id=session_id,
-            limit=limit, token=token)[0]["deleted"])
+        done = session.execute_write(run, "store.delete_staged_nodes",
+                                     limit=limit)[0]["deleted"]
         deleted += done
         if done < limit:
             break
-    session.execute_write(lambda tx: run_counted(
-        tx, "store.delete_staged_session", CommitStats(), session_id=session_id,
-        token=token))
+    session.execute_write(run, "store.delete_staged_session")
     return deleted
 
 
@@ -156,6 +158,15 @@ class StagedCommit:
             if self.on_transaction is not None:
                 self.on_transaction(step, self._done[step])
         return result
+
+    def _read(self, step: str, fn: Callable):
+        """``fn(tx)`` in one managed read transaction with the commit's metadata."""
+        return self.session.execute_read(
+            neo4j.unit_of_work(metadata={**self.metadata, "step": step})(fn))
+
+    def _clear(self, session_id: str, token: str | None = None) -> int:
+        return clear_staged(self.session, session_id, self.limit, token=token,
+                            metadata={**self.metadata, "step": "clear"})
 
     def _write_all(self, step: str, chunks: list[list],
                    fn: Callable[[Any, list, CommitStats], Any],
@@ -232,7 +243,7 @@ class StagedCommit:
                                          lambda tx, stats: self._check(tx, asked, stats))
             if leftovers:
                 for session_id in leftovers:
-                    cleared = clear_staged(self.session, session_id, self.limit)
+                    cleared = self._clear(session_id)
                     logger.info("session %s: removed %d nodes an interrupted commit left",
                                 session_id, cleared)
                 self._write("begin", lambda tx, stats: self._begin(tx, new, stats))
@@ -300,7 +311,7 @@ class StagedCommit:
         transaction, which rewrites it: rewritten here, it would leave its session
         before the unit is published, and a failed unit would delete it."""
         if not self.assume_new:
-            stored = self.session.execute_read(lambda tx: stored_node_ids(
+            stored = self._read("stored", lambda tx: stored_node_ids(
                 tx, [r["id"] for r in rows], self.limit, CommitStats()))
             rows = [r for r in rows if r["id"] not in stored]
         # their assigned variables are written with them (a new node has none yet): no
@@ -353,7 +364,7 @@ class StagedCommit:
                     raise
                 # the answer was lost: published if the stand-ins are sessions now
                 _sleep(1.0)
-                states = self.session.execute_read(lambda tx: run_counted(
+                states = self._read("published?", lambda tx: run_counted(
                     tx, "store.session_states", CommitStats(), ids=self.staged))
                 if all(s["stored"] and not s["staged"] for s in states):
                     self.staged = []
@@ -371,7 +382,7 @@ class StagedCommit:
         committed (the transaction writing it failed): then nothing is touched."""
         for session_id in self.staged:
             try:
-                clear_staged(self.session, session_id, self.limit, token=self.token)
+                self._clear(session_id, token=self.token)
             except Exception as err:  # noqa: BLE001 - the first failure is what to report
                 logger.warning("could not remove the unpublished part of session %s "
                                "(%s); the next commit of it will", session_id, err)
