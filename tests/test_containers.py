@@ -83,7 +83,7 @@ def test_auto_backend_runs_the_image_stops_and_restarts_keeping_data(tmp_path):
         server = ManagedServer(home=home, notify=lambda m: None)
         drv = open_driver(server.connection_settings())
         drv.execute_query("CREATE (:Survivor {name: $name})", name="kept")
-        records, _, _ = drv.execute_query(  # compose.yml bounds what the Java backend does
+        records, _, _ = drv.execute_query(  # compose.yml sets what the Java backend sets
             "SHOW SETTINGS YIELD name, value WHERE name = $name RETURN value",
             name="db.tx_log.rotation.retention_policy")
         drv.close()

@@ -16,6 +16,7 @@ from reliability import check_blobs, count, run_worker, start_worker, wait_for_e
 from lineagraph import GraphLineaDB
 from lineagraph.errors import NotFoundError
 from lineagraph.models import Artifact, CallNode, LookupNode, NodeValue, PositionalArgument
+from lineagraph.store.staging import StagedCommit
 
 COPIES = 12  # of every_node_type: 12 x 16 nodes, every type and every edge type
 LIMIT = 40  # nodes per transaction
@@ -210,6 +211,31 @@ def test_a_failure_midway_removes_what_the_unit_wrote(store, reader, workers, er
     assert len(reader.get_nodes_for_session("big")) == len(nodes)
 
 
+@pytest.mark.parametrize("workers, error", [(1, RuntimeError), (3, RuntimeError),
+                                            (3, KeyboardInterrupt)])
+def test_a_failure_splitting_the_unit_while_nodes_are_written_removes_them(
+        store, reader, workers, error, monkeypatch):
+    """The edges and the rest of the unit are split in the caller's thread while the
+    workers write nodes: a failure there (or Ctrl-C) ends the run like a worker's."""
+    write_old_session(store)
+    store.transaction_nodes = LIMIT
+    store.write_workers = workers
+
+    def broken(self, rows, staged):
+        raise error("split failed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(StagedCommit, "_split", broken)
+        buffer_big_session(store)
+        with pytest.raises(error, match="split failed"):
+            store.commit()
+    assert staged_count(store, "big") == 0 and stand_ins(store) == 0
+    assert not [t for t in threading.enumerate() if t.name.startswith("lineagraph-commit")]
+    nodes = buffer_big_session(store)
+    assert store.commit().nodes == len(nodes)
+    assert len(reader.get_nodes_for_session("big")) == len(nodes)
+
+
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
 def test_a_failure_once_the_stand_ins_are_written_removes_them(store, reader, error):
     """The check's transaction also writes the stand-ins; a failure as soon as it has
@@ -255,7 +281,7 @@ def test_a_stored_node_deleted_while_the_unit_is_written_is_caught_when_publishi
     store.write_workers = workers
 
     def delete_old_f(step: str, done: int) -> None:
-        if step == "nodes" and done <= LIMIT:  # the first transaction of nodes (or two)
+        if step == "nodes" and done <= LIMIT:  # the first transaction of nodes to commit
             reader.driver.execute_query("MATCH (n:Node {id: 'old-f'}) DETACH DELETE n",
                                         database_=reader.database)
 

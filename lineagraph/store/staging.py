@@ -99,7 +99,8 @@ def abandoned_commits(session: neo4j.Session, min_age: float, limit: int,
         tx, "store.all_staged_sessions", CommitStats())) if row["age"] >= min_age]
     if remove:
         for row in found:
-            clear_staged(session, row["id"], limit)
+            clear_staged(session, row["id"], limit, metadata={
+                "app": "lineagraph", "op": "gc", "pid": os.getpid(), "step": "clear"})
     return found
 
 
@@ -170,16 +171,17 @@ class StagedCommit:
 
     def _write_all(self, step: str, chunks: list[list],
                    fn: Callable[[Any, list, CommitStats], Any],
-                   meanwhile: Callable[[], None] = lambda: None) -> list:
+                   meanwhile: Callable[[], Any] = lambda: None) -> tuple[list, Any]:
         """``fn(tx, chunk, stats)`` for each chunk, one transaction each, ``workers`` at
-        once; their results in the order of ``chunks``. ``meanwhile()`` runs in this
-        thread while they do (with one worker, before them). On the first failure (or
-        Ctrl-C) no further chunk starts, those running finish, and the failure is
-        raised."""
-        def one_at_a_time() -> list:
-            meanwhile()
+        once, and ``meanwhile()`` in this thread while they run (before them when they
+        run one at a time); their results in the order of ``chunks``, and meanwhile's.
+        On the first failure (or Ctrl-C) no further chunk starts, those running finish,
+        and the failure is raised (meanwhile's, when it raised: a worker's failure at
+        the same moment is then dropped)."""
+        def one_at_a_time() -> tuple[list, Any]:
+            extra = meanwhile()
             return [self._write(step, lambda tx, stats, c=c: fn(tx, c, stats), len(c))
-                    for c in chunks]
+                    for c in chunks], extra
 
         if self.workers == 1 or len(chunks) <= 1:
             return one_at_a_time()
@@ -216,7 +218,7 @@ class StagedCommit:
                 if futures:
                     raise
                 return one_at_a_time()
-            meanwhile()
+            extra = meanwhile()
             concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
         finally:
             stop.set()  # no-op once all are done; on Ctrl-C here, none starts any more
@@ -230,7 +232,7 @@ class StagedCommit:
                         logger.debug("closing a commit worker's session: %s", err)
         if first:
             raise first[0]
-        return [f.result() for f in futures]
+        return [f.result() for f in futures], extra
 
     def run(self) -> CommitStats:
         unit = self.unit
@@ -250,10 +252,8 @@ class StagedCommit:
             fresh = set(new)
             stage = self._to_stage([r for r in rows if r["session_id"] in fresh])
             # the edges and the rest of the unit, split while the server writes the nodes
-            split: list[tuple[list, list, Unit]] = []
-            staged = self._stage_nodes(stage, lambda: split.append(
-                self._split(rows, {r["id"] for r in stage})))
-            inner, outer, rest = split[0]
+            staged, (inner, outer, rest) = self._stage_nodes(
+                stage, lambda: self._split(rows, {r["id"] for r in stage}))
             self._write_all("edges", list(batches(inner, self.limit * EDGES_PER_NODE)),
                             lambda tx, chunk, stats: write_edge_rows(
                                 tx, chunk, self.batch, stats, staged))
@@ -320,18 +320,21 @@ class StagedCommit:
         return [{**r, "props": {**r["props"], "variables": names[r["id"]]}}
                 if names.get(r["id"]) else r for r in rows]
 
-    def _stage_nodes(self, rows: list[dict], meanwhile: Callable[[], None]) -> dict[str, str]:
+    def _stage_nodes(self, rows: list[dict],
+                     meanwhile: Callable[[], Any]) -> tuple[dict[str, str], Any]:
         """Stage ``rows`` (``_to_stage``), running ``meanwhile()`` while the server writes
         them; the element id of each node staged, by its id (the edges' writers match them
-        by both)."""
+        by both), and meanwhile's result."""
+        found, extra = self._write_all(
+            "nodes", list(batches(rows, self.limit)),
+            lambda tx, chunk, stats: write_node_rows(
+                tx, chunk, self.batch, stats, session_label="StagedSession",
+                assume_new=True),
+            meanwhile)
         staged: dict[str, str] = {}
-        for found in self._write_all("nodes", list(batches(rows, self.limit)),
-                                     lambda tx, chunk, stats: write_node_rows(
-                                         tx, chunk, self.batch, stats,
-                                         session_label="StagedSession", assume_new=True),
-                                     meanwhile):
-            staged.update(found)
-        return staged
+        for part in found:
+            staged.update(part)
+        return staged, extra
 
     def _publish(self, rest: Unit, asked: Asked, outer: list[list],
                  staged: dict[str, str]) -> None:

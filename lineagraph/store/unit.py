@@ -183,7 +183,7 @@ def check_blobs_present(blobs: BlobStore, unit: Unit) -> None:
             )
 
 
-@dataclass
+@dataclass(eq=False)
 class Asked:
     """What a unit points at outside itself, which the store must hold: computed from the
     unit alone, once (a staged unit checks twice: before writing and when publishing)."""
@@ -206,30 +206,37 @@ class Asked:
         # those it writes are new or not (a session whose nodes are all fresh need not say)
         sessions = {n.session_id for node_id, n in unit.nodes.items()
                     if n.session_id not in unit.contexts or node_id not in unit.fresh}
-        wanted = {e["dst"] for row in rows for e in row["edges"]}
-        wanted.update(unit.variables)
-        wanted.update(a.node_id for a in _artifacts(unit))
-        wanted.update(v.node_id for v, _ in unit.node_values.values())
+        wanted = {node_id for node_id, _ in _pointers(unit, rows)}
         return cls(executions - set(unit.executions), sessions,
                    wanted - unit.nodes.keys(), unit, rows)
 
     def needed_by(self, node_ids: list[str]) -> dict[str, str]:
         """What in the unit points at each of ``node_ids`` (for an error message)."""
-        needs: dict[str, str] = {}
-        for row in self.rows:
-            for edge in row["edges"]:
-                needs.setdefault(edge["dst"], row["id"])
-        for node_id in self.unit.variables:
-            needs.setdefault(node_id, node_id)
-        for artifact in _artifacts(self.unit):
-            needs.setdefault(artifact.node_id, f"artifact {artifact.name!r}")
-        for value, _ in self.unit.node_values.values():
-            needs.setdefault(value.node_id, "a node value")
-        return {i: needs[i] for i in node_ids}
+        needs: dict[str, Any] = {}
+        for node_id, source in _pointers(self.unit, self.rows):
+            needs.setdefault(node_id, source)
+        return {i: _describe(needs[i]) for i in node_ids}
 
 
-def _artifacts(unit: Unit) -> list[Artifact]:
-    return [*unit.artifacts.values(), *(a for a, _ in unit.next_versions)]
+def _pointers(unit: Unit, rows: list[dict]) -> Iterable[tuple[str, Any]]:
+    """Every node id the unit points at, with what points at it: a node's row, an
+    assigned variable's node id, an artifact, a node value."""
+    yield from ((e["dst"], row) for row in rows for e in row["edges"])
+    yield from ((node_id, node_id) for node_id in unit.variables)
+    for artifact in [*unit.artifacts.values(), *(a for a, _ in unit.next_versions)]:
+        yield artifact.node_id, artifact
+    for value, _ in unit.node_values.values():
+        yield value.node_id, value
+
+
+def _describe(source: Any) -> str:
+    if isinstance(source, dict):
+        return source["id"]
+    if isinstance(source, Artifact):
+        return f"artifact {source.name!r}"
+    if isinstance(source, NodeValue):
+        return "a node value"
+    return source
 
 
 @dataclass
