@@ -61,6 +61,7 @@ def pytest_sessionstart(session):
     config.lineagraph_notes = []
     if config.option.collectonly or getattr(config, "workerinput", None) is not None:
         return
+    servers.stop_servers_on_sigterm()
     if os.environ.get("NEO4J_URI"):
         config.lineagraph_notes.append(
             f"NEO4J_URI is ignored: the tests wipe their database (use {servers.PREFIX}URI "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import string
 import subprocess
 from dataclasses import dataclass
@@ -51,6 +52,16 @@ class RunServer:
             self.container.stop()  # removes it (testcontainers' stop() removes too)
         if self.managed is not None:
             self.managed.stop()
+
+
+def stop_servers_on_sigterm() -> None:
+    """``kill`` (SIGTERM) of the run ends it as Ctrl-C does: pytest then tears down its
+    fixtures and ends the session, stopping the servers the run and its tests started
+    (a run killed so used to leave its Java servers running)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def requested_backend() -> str:

@@ -7,10 +7,14 @@ shared through the cache, so only the first start of a machine downloads anythin
 from __future__ import annotations
 
 import os
+import re
+import signal
 import socket
 import stat
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -276,3 +280,52 @@ def test_a_data_directory_made_with_another_password_is_named_as_such(tmp_path):
     assert "refuses the password in" in str(caught.value)
     assert "created with another password" in str(caught.value)
     assert "a-different-password-123" not in str(caught.value)
+
+
+def test_a_test_run_ended_by_sigterm_stops_the_server_it_started(tmp_path):
+    """`kill` of a pytest run (SIGTERM) stops the Java server the run started for itself
+    (tests/servers.py stop_servers_on_sigterm); it used to outlive the run."""
+    started = tmp_path / "started"
+    (tmp_path / "test_waits.py").write_text(
+        "import pathlib, time\n\n\n"
+        "def test_waits():\n"
+        f"    pathlib.Path({str(started)!r}).write_text('waiting')\n"
+        "    time.sleep(600)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGRAPH_TEST_")}
+    env.update(LINEAGRAPH_TEST_BACKEND="java",
+               PYTHONPATH=os.pathsep.join(filter(None, [os.path.dirname(__file__),
+                                                        env.get("PYTHONPATH")])))
+    log = tmp_path / "run.log"
+    with open(log, "w") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "conftest",
+             "--rootdir", str(tmp_path), "--basetemp", str(tmp_path / "base"),
+             str(tmp_path / "test_waits.py")],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while not started.exists():
+            assert run.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        home = re.search(r"local Java server at \S+, home (\S+)", log.read_text()).group(1)
+        pid = int((Path(home) / "neo4j" / "run" / "lineagraph.pid").read_text())
+        assert _alive(pid)
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=120) != 0  # interrupted, as by Ctrl-C
+        deadline = time.monotonic() + 60
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not _alive(pid), log.read_text()
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
