@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import random
 import time
 # a program being recorded shares this process: the commit's waits between attempts use
@@ -38,7 +37,7 @@ from .._gc import paused_gc
 from ..driver_errors import DRIVER_ERRORS, translate
 from ..errors import DuplicateError, LineagraphError, StoreUnavailableError
 from ..query import session
-from .staging import StagedCommit
+from .staging import StagedCommit, transaction_metadata
 from .unit import CommitStats, Unit, check_blobs_present, write_unit
 
 logger = logging.getLogger(__name__)
@@ -89,10 +88,8 @@ class CommitMixin:
 
     @staticmethod
     def _metadata(unit: Unit) -> dict:
-        """A commit's transaction metadata, shown by SHOW TRANSACTIONS: which process is
-        committing what."""
-        return {"app": "lineagraph", "op": "commit", "pid": os.getpid(),
-                "nodes": len(unit.nodes)}
+        """A commit's transaction metadata (SHOW TRANSACTIONS)."""
+        return transaction_metadata("commit", nodes=len(unit.nodes))
 
     def _work(self, unit: Unit, retried: bool, trust_fresh: bool = True):
         @neo4j.unit_of_work(metadata=self._metadata(unit))

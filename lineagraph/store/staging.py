@@ -69,6 +69,13 @@ EDGES_PER_NODE = 2
 PUBLISH_ATTEMPTS = 100
 
 
+def transaction_metadata(op: str, **extra: Any) -> dict[str, Any]:
+    """A transaction's metadata, shown by SHOW TRANSACTIONS: which lineagraph process is
+    doing what (``op``: commit, gc; ``extra``: the unit's size, the step of a staged
+    run)."""
+    return {"app": "lineagraph", "op": op, "pid": os.getpid(), **extra}
+
+
 def clear_staged(session: neo4j.Session, session_id: str, limit: int,
                  token: str | None = None, metadata: dict[str, Any] | None = None) -> int:
     """Delete the unpublished nodes of ``session_id`` and then its stand-in (with
@@ -99,8 +106,8 @@ def abandoned_commits(session: neo4j.Session, min_age: float, limit: int,
         tx, "store.all_staged_sessions", CommitStats())) if row["age"] >= min_age]
     if remove:
         for row in found:
-            clear_staged(session, row["id"], limit, metadata={
-                "app": "lineagraph", "op": "gc", "pid": os.getpid(), "step": "clear"})
+            clear_staged(session, row["id"], limit,
+                         metadata=transaction_metadata("gc", step="clear"))
     return found
 
 
@@ -144,7 +151,7 @@ class StagedCommit:
         commit's once the transaction succeeded (the driver may run it more than once).
         ``count`` is how many rows of ``step`` this transaction wrote; on_transaction
         hears the step's running total."""
-        @neo4j.unit_of_work(metadata={**self.metadata, "step": step})
+        @neo4j.unit_of_work(metadata=self._step(step))
         def work(tx):
             stats = CommitStats()
             return fn(tx, stats), stats
@@ -160,14 +167,16 @@ class StagedCommit:
                 self.on_transaction(step, self._done[step])
         return result
 
+    def _step(self, step: str) -> dict[str, Any]:
+        return {**self.metadata, "step": step}
+
     def _read(self, step: str, fn: Callable):
         """``fn(tx)`` in one managed read transaction with the commit's metadata."""
-        return self.session.execute_read(
-            neo4j.unit_of_work(metadata={**self.metadata, "step": step})(fn))
+        return self.session.execute_read(neo4j.unit_of_work(metadata=self._step(step))(fn))
 
     def _clear(self, session_id: str, token: str | None = None) -> int:
         return clear_staged(self.session, session_id, self.limit, token=token,
-                            metadata={**self.metadata, "step": "clear"})
+                            metadata=self._step("clear"))
 
     def _write_all(self, step: str, chunks: list[list],
                    fn: Callable[[Any, list, CommitStats], Any],
@@ -267,9 +276,10 @@ class StagedCommit:
         """The unit's edges between ``staged`` nodes, its other edges, and the rest of
         the unit (what the publishing transaction writes besides those other edges)."""
         unit = self.unit
-        edges = edge_rows(rows)
-        inner = [e for e in edges if e[0] in staged and e[1] in staged]
-        outer = [e for e in edges if not (e[0] in staged and e[1] in staged)]
+        inner: list[list] = []
+        outer: list[list] = []
+        for edge in edge_rows(rows):
+            (inner if edge[0] in staged and edge[1] in staged else outer).append(edge)
         rest = Unit(
             executions=unit.executions, contexts=unit.contexts,
             nodes={i: n for i, n in unit.nodes.items() if i not in staged},
